@@ -1,0 +1,19 @@
+// Exponential backoff with full jitter (pure; the random source is injected), as
+// Rockset's docs advised for 429s. A server's Retry-After wins when it is longer.
+import type { SinkConfig } from './config/schema.ts';
+
+export function backoffMs(attempt: number, policy: SinkConfig['retry'], random: () => number = Math.random, retryAfterMs?: number): number {
+  const ceiling = Math.min(policy.maxBackoffMs, policy.initialBackoffMs * policy.multiplier ** Math.max(0, attempt));
+  // Full jitter, but never below half the step, so a burst of retries still spreads out and backs off.
+  const jittered = ceiling / 2 + random() * (ceiling / 2);
+  return Math.round(Math.max(jittered, retryAfterMs ?? 0));
+}
+
+/** Retry-After as milliseconds: delta-seconds or an HTTP date; undefined if absent or unreadable. */
+export function parseRetryAfter(value: string | string[] | undefined, now: number = Date.now()): number | undefined {
+  const v = Array.isArray(value) ? value[0] : value;
+  if (v === undefined || v.trim() === '') return undefined;
+  if (/^\d+$/.test(v.trim())) return Number(v.trim()) * 1000;
+  const at = Date.parse(v);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}

@@ -1,0 +1,73 @@
+// Reads the configuration (file or environment, the same shape the operator
+// renders into a ConfigMap) and the secrets, which only ever come from the
+// environment or mounted files and are kept apart from the configuration so
+// that nothing that logs the configuration can log them.
+import fs from 'node:fs';
+import { ConfigError, validateConfig } from './validate.ts';
+import type { SinkConfig } from './schema.ts';
+
+export interface Secrets {
+  apiKey: string;
+  saslPassword?: string;
+}
+
+export interface LoadedConfig {
+  config: SinkConfig;
+  secrets: Secrets;
+  source: string;
+}
+
+function readSecret(file: string | undefined, envName: string, env: NodeJS.ProcessEnv, field: string): string | undefined {
+  if (file) {
+    try {
+      const value = fs.readFileSync(file, 'utf8').trim();
+      if (!value) throw new ConfigError([`${field}: the file ${file} is empty. Put the secret in it`]);
+      return value;
+    } catch (err) {
+      if (err instanceof ConfigError) throw err;
+      throw new ConfigError([`${field}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}). Mount the Secret there or fix the path`]);
+    }
+  }
+  const value = env[envName]?.trim();
+  return value ? value : undefined;
+}
+
+/**
+ * Sources, first found wins: `--config <file>`, env ROCKSET_SINK_CONFIG (a file
+ * path), env ROCKSET_SINK_CONFIG_JSON (the JSON itself).
+ */
+export function loadConfig(argv: string[] = process.argv.slice(2), env: NodeJS.ProcessEnv = process.env): LoadedConfig {
+  const flag = argv.indexOf('--config');
+  const file = flag >= 0 ? argv[flag + 1] : env.ROCKSET_SINK_CONFIG;
+  let text: string;
+  let source: string;
+  if (file) {
+    source = file;
+    try {
+      text = fs.readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new ConfigError([`configuration file ${file}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`]);
+    }
+  } else if (env.ROCKSET_SINK_CONFIG_JSON) {
+    source = 'ROCKSET_SINK_CONFIG_JSON';
+    text = env.ROCKSET_SINK_CONFIG_JSON;
+  } else {
+    throw new ConfigError(['no configuration: pass --config <file>, or set ROCKSET_SINK_CONFIG to a file path or ROCKSET_SINK_CONFIG_JSON to the JSON']);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError([`${source}: not valid JSON (${(err as Error).message})`]);
+  }
+  const config = validateConfig(parsed);
+  const apiKey = readSecret(config.rockset.apiKeyFile, 'ROCKSET_API_KEY', env, 'rockset.apiKeyFile');
+  if (!apiKey) throw new ConfigError(['rockset API key: missing. Set env ROCKSET_API_KEY, or rockset.apiKeyFile to a file holding it']);
+  const secrets: Secrets = { apiKey };
+  if (config.kafka.sasl) {
+    const password = readSecret(config.kafka.sasl.passwordFile, 'KAFKA_SASL_PASSWORD', env, 'kafka.sasl.passwordFile');
+    if (!password) throw new ConfigError(['kafka.sasl: no password. Set env KAFKA_SASL_PASSWORD, or kafka.sasl.passwordFile to a file holding it']);
+    secrets.saslPassword = password;
+  }
+  return { config, secrets, source };
+}

@@ -1,0 +1,119 @@
+// The sink's configuration contract: one TypeBox definition gives the JSON Schema
+// that ajv validates at start, the TypeScript type, and (later) the part of the
+// RocksetSink CRD the operator renders into the sink's ConfigMap.
+import { Type, type Static } from '@sinclair/typebox';
+
+export const ROCKSET_MAX_DOCUMENTS = 20_000;
+export const ROCKSET_MAX_BYTES = 10 * 1024 * 1024;
+
+const Name = (description: string) => Type.String({ minLength: 1, maxLength: 249, description });
+
+export const SaslSchema = Type.Object(
+  {
+    mechanism: Type.Union([Type.Literal('plain'), Type.Literal('scram-sha-256'), Type.Literal('scram-sha-512')], { description: 'SASL mechanism' }),
+    username: Type.String({ minLength: 1 }),
+    passwordFile: Type.Optional(Type.String({ minLength: 1, description: 'File holding the password (a mounted Secret); else env KAFKA_SASL_PASSWORD' })),
+  },
+  { additionalProperties: false },
+);
+
+export const KafkaSchema = Type.Object(
+  {
+    brokers: Type.Array(Type.String({ pattern: '^[^\\s:]+:[0-9]{1,5}$', description: 'host:port' }), { minItems: 1 }),
+    clientId: Type.String({ minLength: 1, default: 'rockset-sink' }),
+    groupId: Type.String({ minLength: 1, description: 'Consumer group; offsets are committed under it' }),
+    topics: Type.Optional(Type.Array(Name('topic'), { minItems: 1, uniqueItems: true })),
+    topicPattern: Type.Optional(Type.String({ minLength: 1, description: 'JavaScript regular expression matched against topic names' })),
+    fromBeginning: Type.Boolean({ default: true, description: 'Where a group without committed offsets starts' }),
+    ssl: Type.Boolean({ default: false }),
+    sasl: Type.Optional(SaslSchema),
+    sessionTimeoutMs: Type.Integer({ minimum: 6000, maximum: 300_000, default: 30_000 }),
+    heartbeatIntervalMs: Type.Integer({ minimum: 500, maximum: 60_000, default: 3000 }),
+    fetchMaxBytesPerPartition: Type.Integer({ minimum: 1024, maximum: 64 * 1024 * 1024, default: 4 * 1024 * 1024, description: 'At least the largest record, or the consumer can get stuck' }),
+    fetchMinBytes: Type.Integer({ minimum: 1, maximum: 16 * 1024 * 1024, default: 64 * 1024, description: 'With batch.lingerMs: the broker holds a fetch until this much data or the linger time' }),
+  },
+  { additionalProperties: false },
+);
+
+export const RocksetSchema = Type.Object(
+  {
+    apiServer: Type.String({ format: 'uri', pattern: '^https?://', description: 'Rockset API server, e.g. https://api.usw2a1.rockset.com' }),
+    apiKeyFile: Type.Optional(Type.String({ minLength: 1, description: 'File holding the API key (a mounted Secret); else env ROCKSET_API_KEY' })),
+    workspace: Type.String({ minLength: 1, default: 'commons' }),
+    collection: Type.Optional(Type.String({ minLength: 1, description: 'Collection for topics without an entry in topicCollections' })),
+    topicCollections: Type.Record(Type.String({ minLength: 1 }), Type.String({ minLength: 1 }), { default: {}, description: 'topic -> collection' }),
+    requestTimeoutMs: Type.Integer({ minimum: 100, maximum: 600_000, default: 30_000 }),
+    maxInFlightRequests: Type.Integer({ minimum: 1, maximum: 64, default: 4, description: 'Write requests in flight over all partitions (one per partition at a time, to keep order)' }),
+  },
+  { additionalProperties: false },
+);
+
+export const BatchSchema = Type.Object(
+  {
+    maxDocuments: Type.Integer({ minimum: 1, maximum: ROCKSET_MAX_DOCUMENTS, default: 5000 }),
+    maxBytes: Type.Integer({ minimum: 1024, maximum: ROCKSET_MAX_BYTES, default: 4 * 1024 * 1024, description: 'Serialized request body size' }),
+    lingerMs: Type.Integer({ minimum: 0, maximum: 60_000, default: 500, description: 'How long the broker may hold a fetch to fill a batch' }),
+  },
+  { additionalProperties: false },
+);
+
+export const RetrySchema = Type.Object(
+  {
+    initialBackoffMs: Type.Integer({ minimum: 1, maximum: 60_000, default: 200 }),
+    maxBackoffMs: Type.Integer({ minimum: 1, maximum: 600_000, default: 30_000 }),
+    multiplier: Type.Number({ minimum: 1, maximum: 10, default: 2 }),
+    maxRetries: Type.Integer({ minimum: -1, default: -1, description: '-1: retry transient failures until they pass (the consumer keeps its group membership meanwhile)' }),
+  },
+  { additionalProperties: false },
+);
+
+export const DocumentsSchema = Type.Object(
+  {
+    idSource: Type.Union([Type.Literal('key'), Type.Literal('coordinates'), Type.Literal('document')], {
+      default: 'key',
+      description: 'key: record key, else <topic>-<partition>-<offset>; coordinates: always <topic>-<partition>-<offset>; document: the document\'s own _id, else as key',
+    }),
+    eventTime: Type.Union([Type.Literal('timestamp'), Type.Literal('field'), Type.Literal('none')], {
+      default: 'timestamp',
+      description: 'timestamp: the record timestamp; field: eventTimeField of the document; none: leave _event_time alone',
+    }),
+    eventTimeField: Type.Optional(Type.String({ minLength: 1 })),
+    tombstones: Type.Union([Type.Literal('delete'), Type.Literal('ignore')], { default: 'delete' }),
+  },
+  { additionalProperties: false },
+);
+
+export const ErrorsSchema = Type.Object(
+  {
+    tolerance: Type.Union([Type.Literal('none'), Type.Literal('all')], { default: 'none', description: 'none: a bad record stops the sink; all: bad records go to deadLetterTopic' }),
+    deadLetterTopic: Type.Optional(Name('dead-letter topic')),
+  },
+  { additionalProperties: false },
+);
+
+export const SinkConfigSchema = Type.Object(
+  {
+    kafka: KafkaSchema,
+    rockset: RocksetSchema,
+    batch: Type.Optional(Type.Composite([BatchSchema], { additionalProperties: false, default: {} })),
+    retry: Type.Optional(Type.Composite([RetrySchema], { additionalProperties: false, default: {} })),
+    documents: Type.Optional(Type.Composite([DocumentsSchema], { additionalProperties: false, default: {} })),
+    errors: Type.Optional(Type.Composite([ErrorsSchema], { additionalProperties: false, default: {} })),
+    http: Type.Optional(Type.Object({ port: Type.Integer({ minimum: 0, maximum: 65535, default: 9090 }), host: Type.String({ default: '0.0.0.0' }) }, { additionalProperties: false, default: {}, description: '/metrics, /healthz, /readyz' })),
+    shutdownTimeoutMs: Type.Integer({ minimum: 1000, maximum: 600_000, default: 30_000 }),
+    logLevel: Type.Union([Type.Literal('fatal'), Type.Literal('error'), Type.Literal('warn'), Type.Literal('info'), Type.Literal('debug'), Type.Literal('trace')], { default: 'info' }),
+  },
+  { additionalProperties: false },
+);
+
+/** The configuration as written (defaults not yet applied). */
+export type SinkConfigInput = Static<typeof SinkConfigSchema>;
+
+/** The configuration after defaults: every section present. */
+export type SinkConfig = Omit<SinkConfigInput, 'batch' | 'retry' | 'documents' | 'errors' | 'http'> & {
+  batch: Static<typeof BatchSchema>;
+  retry: Static<typeof RetrySchema>;
+  documents: Static<typeof DocumentsSchema>;
+  errors: Static<typeof ErrorsSchema>;
+  http: { port: number; host: string };
+};

@@ -1,0 +1,49 @@
+// JSON record values, with integers beyond 2^53 kept to the digit: plain
+// JSON.parse rounds them silently. Node 24's reviver source-text access plus
+// JSON.rawJSON keeps them exact, and JSON.stringify writes them back verbatim.
+// The reviver is several times slower, so it runs only when the text has a run
+// of 16+ digits (the only way to spell such an integer).
+
+interface ReviverContext {
+  source?: string;
+}
+
+const J = JSON as unknown as {
+  parse(text: string, reviver: (key: string, value: unknown, context?: ReviverContext) => unknown): unknown;
+  rawJSON(text: string): unknown;
+};
+
+const LONG_DIGIT_RUN = /\d{16}/;
+const INTEGER = /^-?\d+$/;
+
+function keepExact(_key: string, value: unknown, context?: ReviverContext): unknown {
+  if (typeof value === 'number' && !Number.isSafeInteger(value) && context?.source !== undefined && INTEGER.test(context.source)) {
+    return J.rawJSON(context.source);
+  }
+  return value;
+}
+
+export function parseJsonExact(text: string): unknown {
+  return LONG_DIGIT_RUN.test(text) ? J.parse(text, keepExact) : JSON.parse(text);
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Decodes a record value as a JSON document. Throws with a reason a user can act on. */
+export function decodeJsonValue(value: Uint8Array): unknown {
+  let text: string;
+  try {
+    text = utf8.decode(value);
+  } catch {
+    throw new DecodeError('the value is not valid UTF-8, so it cannot be JSON');
+  }
+  try {
+    return parseJsonExact(text);
+  } catch (err) {
+    throw new DecodeError(`the value is not valid JSON (${(err as Error).message})`);
+  }
+}
+
+export class DecodeError extends Error {
+  override name = 'DecodeError';
+}

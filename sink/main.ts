@@ -1,0 +1,34 @@
+// The sink process: configuration, logging, signals. Exit codes: 0 stopped on
+// request, 1 stopped by an error that needs a human, 2 invalid configuration.
+import { loadConfig } from './config/load.ts';
+import { ConfigError } from './config/validate.ts';
+import { createLogger } from './log.ts';
+import { startSink } from './sink.ts';
+
+let loaded;
+try {
+  loaded = loadConfig();
+} catch (err) {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`rockset-sink: ${err.message}\n`);
+    process.exit(2);
+  }
+  throw err;
+}
+
+const log = createLogger(loaded.config.logLevel);
+try {
+  const sink = await startSink(loaded, log);
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => {
+      log.info({ signal }, 'stopping');
+      void sink.stop();
+    });
+  }
+  process.exitCode = await sink.stopped;
+  // Anything still open (a stuck socket) must not keep a stopped sink alive.
+  setTimeout(() => process.exit(process.exitCode), 1000).unref();
+} catch (err) {
+  log.fatal({ error: (err as Error).message }, 'the sink failed to start');
+  process.exit(1);
+}

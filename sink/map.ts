@@ -1,0 +1,113 @@
+// record -> action (pure): decides the Rockset document for a Kafka record, or
+// that it is a delete, a no-op, or a bad record. Everything here is
+// deterministic, so a redelivered record maps to the same `_id` and a retried
+// write replaces instead of duplicating.
+import type { SinkConfig } from './config/schema.ts';
+import { DecodeError, decodeJsonValue } from './decode/json.ts';
+import type { Action, SinkRecord } from './record.ts';
+
+export interface MapOptions {
+  documents: SinkConfig['documents'];
+  collectionFor(topic: string): string;
+  /** Turns a record value into a document; JSON unless a registry format says otherwise. */
+  decode?: (value: Buffer, record: SinkRecord) => unknown;
+}
+
+export class MappingError extends Error {
+  override name = 'MappingError';
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** The record key as a Rockset `_id`: its UTF-8 text, or `base64:<...>` for binary keys. */
+export function keyToId(key: Buffer | null): string | undefined {
+  if (key === null || key.length === 0) return undefined;
+  try {
+    return utf8.decode(key);
+  } catch {
+    return `base64:${key.toString('base64')}`;
+  }
+}
+
+export function coordinatesId(r: SinkRecord): string {
+  return `${r.topic}-${r.partition}-${r.offset}`;
+}
+
+const ISO = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:?\d{2})$/i;
+
+/**
+ * An event time as Rockset wants it: integer microseconds. Numbers are epoch
+ * milliseconds (the Kafka convention); strings are ISO-8601 with a zone;
+ * Rockset's own `{"__rockset_type":"timestamp"}` form passes through.
+ */
+export function toEventTimeMicros(value: unknown, what: string): number | object {
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value) || value < 0) throw new MappingError(`${what} is ${value}, not epoch milliseconds`);
+    return Math.round(value * 1000);
+  }
+  if (typeof value === 'string') {
+    const m = ISO.exec(value);
+    const ms = m ? Date.parse(`${m[1]}${m[3]}`) : NaN;
+    if (!m || Number.isNaN(ms)) throw new MappingError(`${what} is ${JSON.stringify(value)}, not an ISO-8601 timestamp with a zone (e.g. 2024-05-01T12:00:00.123456Z)`);
+    const micros = Number(((m[2] ?? '') + '000000').slice(0, 6));
+    return ms * 1000 + micros;
+  }
+  if (typeof value === 'object' && value !== null && (value as { __rockset_type?: unknown }).__rockset_type === 'timestamp') return value;
+  throw new MappingError(`${what} is ${JSON.stringify(value)}; use epoch milliseconds or an ISO-8601 string`);
+}
+
+function asDocument(value: unknown): Record<string, unknown> {
+  // The Rockset Kafka connector accepted a one-object array as that object.
+  if (Array.isArray(value)) {
+    if (value.length === 1 && isPlainObject(value[0])) return value[0];
+    throw new MappingError(`the value is a JSON array of ${value.length} element(s); only an object, or an array holding exactly one object, is a document`);
+  }
+  if (!isPlainObject(value)) throw new MappingError(`the value is a JSON ${value === null ? 'null' : typeof value}, not an object`);
+  return value;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(JSON as unknown as { isRawJSON(x: unknown): boolean }).isRawJSON(v);
+}
+
+function documentId(r: SinkRecord, doc: Record<string, unknown> | undefined, opts: MapOptions): string {
+  const { idSource } = opts.documents;
+  if (idSource === 'document' && doc && typeof doc._id === 'string' && doc._id !== '') return doc._id;
+  if (idSource !== 'coordinates') {
+    const fromKey = keyToId(r.key);
+    if (fromKey !== undefined) return fromKey;
+  }
+  return coordinatesId(r);
+}
+
+export function mapRecord(r: SinkRecord, opts: MapOptions): Action {
+  const collection = opts.collectionFor(r.topic);
+  if (r.value === null) {
+    const id = keyToId(r.key);
+    if (opts.documents.tombstones === 'ignore') return { kind: 'skip', offset: r.offset, reason: 'tombstone' };
+    if (id === undefined) return { kind: 'skip', offset: r.offset, reason: 'tombstone-without-key' };
+    const json = JSON.stringify({ _id: id });
+    return { kind: 'delete', offset: r.offset, collection, id, json, bytes: Buffer.byteLength(json) };
+  }
+  try {
+    const decoded = opts.decode ? opts.decode(r.value, r) : decodeJsonValue(r.value);
+    const doc = asDocument(decoded);
+    const id = documentId(r, doc, opts);
+    const out: Record<string, unknown> = { ...doc, _id: id };
+    const { eventTime, eventTimeField } = opts.documents;
+    if (eventTime === 'timestamp') {
+      const ms = Number(r.timestamp);
+      if (Number.isFinite(ms) && ms >= 0) out._event_time = ms * 1000;
+    } else if (eventTime === 'field' && eventTimeField) {
+      if (!(eventTimeField in doc)) throw new MappingError(`the document has no field "${eventTimeField}" (documents.eventTimeField)`);
+      out._event_time = toEventTimeMicros(doc[eventTimeField], `field "${eventTimeField}"`);
+    }
+    const json = JSON.stringify(out);
+    return { kind: 'upsert', offset: r.offset, collection, id, json, bytes: Buffer.byteLength(json) };
+  } catch (err) {
+    if (err instanceof DecodeError || err instanceof MappingError) {
+      return { kind: 'bad', offset: r.offset, stage: err instanceof DecodeError ? 'decode' : 'map', errorClass: err.name, message: err.message };
+    }
+    throw err;
+  }
+}

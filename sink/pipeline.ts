@@ -1,0 +1,231 @@
+// One fetched batch of one partition, from records to committed offsets:
+// map -> dead-letter the bad -> write in order with retries -> commit what
+// Rockset acknowledged. Requests of one partition never overlap, so a later
+// write can never overtake an earlier one; partitions run side by side.
+import type { Logger } from 'pino';
+import type { SinkConfig } from './config/schema.ts';
+import { ROCKSET_MAX_BYTES } from './config/schema.ts';
+import { planRequests, splitRequest, type WriteRequest } from './batch.ts';
+import { backoffMs } from './backoff.ts';
+import { isRetriableDocError, type WriteOutcome } from './rockset/classify.ts';
+import { mapRecord, type MapOptions } from './map.ts';
+import type { Action, SinkRecord, WriteAction } from './record.ts';
+import { BatchAbandoned, FatalSinkError } from './errors.ts';
+import type { Semaphore } from './semaphore.ts';
+import type { SinkMetrics } from './metrics.ts';
+
+export interface DeadLetter {
+  record: SinkRecord;
+  stage: 'decode' | 'map' | 'write';
+  errorClass: string;
+  message: string;
+}
+
+export interface PipelineDeps {
+  config: SinkConfig;
+  mapOptions: MapOptions;
+  write(req: WriteRequest, signal: AbortSignal): Promise<WriteOutcome>;
+  deadLetter?: (letters: DeadLetter[]) => Promise<void>;
+  metrics: SinkMetrics;
+  log: Logger;
+  permits: Semaphore;
+  /** Aborted when the sink stops: retries end, nothing more is committed. */
+  stopping: AbortSignal;
+  sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+  random?: () => number;
+}
+
+export interface PartitionBatch {
+  topic: string;
+  partition: number;
+  records: SinkRecord[];
+  /** The batch's last offset, counting records kafkajs filtered (aborted transactions, control markers). */
+  lastOffset: string;
+  highWatermark: string;
+  commit(nextOffset: string): Promise<void>;
+  heartbeat(): Promise<void>;
+  /** False once the partition is revoked or the consumer stops. */
+  isActive(): boolean;
+}
+
+const next = (offset: string) => (BigInt(offset) + 1n).toString();
+
+async function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return;
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+export class Pipeline {
+  readonly #d: PipelineDeps;
+  readonly #sleep: (ms: number, signal: AbortSignal) => Promise<void>;
+  readonly #random: () => number;
+
+  constructor(deps: PipelineDeps) {
+    this.#d = deps;
+    this.#sleep = deps.sleep ?? abortableSleep;
+    this.#random = deps.random ?? Math.random;
+  }
+
+  /** Resolves when the batch is written and committed, or abandoned; throws FatalSinkError when the sink must stop. */
+  async processBatch(b: PartitionBatch): Promise<void> {
+    const { config, metrics, log } = this.#d;
+    const labels = { topic: b.topic, partition: String(b.partition) };
+    metrics.recordsConsumed.inc({ topic: b.topic }, b.records.length);
+    const byOffset = new Map(b.records.map((r) => [r.offset, r]));
+    const actions = b.records.map((r) => mapRecord(r, this.#d.mapOptions));
+    const heartbeats = setInterval(() => b.heartbeat().catch(() => {}), Math.max(500, config.kafka.heartbeatIntervalMs));
+    try {
+      let end = next(b.lastOffset);
+      let stopAt: Extract<Action, { kind: 'bad' }> | undefined;
+      const bad = actions.filter((a): a is Extract<Action, { kind: 'bad' }> => a.kind === 'bad');
+      if (bad.length && config.errors.tolerance === 'none') {
+        stopAt = bad[0];
+        end = stopAt!.offset;
+      } else if (bad.length) {
+        await this.#deadLetter(bad.map((a) => ({ record: byOffset.get(a.offset)!, stage: a.stage, errorClass: a.errorClass, message: a.message })));
+      }
+      const skipped = actions.filter((a) => a.kind === 'skip' && BigInt(a.offset) < BigInt(end));
+      for (const s of skipped) metrics.recordsSkipped.inc({ topic: b.topic, reason: (s as { reason: string }).reason });
+
+      const writes = actions.filter((a): a is WriteAction => (a.kind === 'upsert' || a.kind === 'delete') && BigInt(a.offset) < BigInt(end));
+      const requests = planRequests(writes, config.batch);
+      for (let i = 0; i < requests.length; i++) {
+        if (!b.isActive()) throw new BatchAbandoned('partition revoked');
+        const req = requests[i]!;
+        const rejected = await this.#writeUntilAcknowledged(req, b, byOffset);
+        if (rejected.length) {
+          if (config.errors.tolerance === 'none') {
+            const first = rejected[0]!;
+            await b.commit(first.record.offset);
+            throw new FatalSinkError(`Rockset rejected the record at ${b.topic}/${b.partition}@${first.record.offset}: ${first.message}. With errors.tolerance=none the sink stops here; fix the record's producer, or set errors.tolerance=all with errors.deadLetterTopic`);
+          }
+          await this.#deadLetter(rejected);
+        }
+        metrics.recordsWritten.inc({ topic: b.topic }, req.actions.length - rejected.length);
+        const upTo = requests[i + 1]?.actions[0]?.offset ?? end;
+        await b.commit(upTo);
+        metrics.lag.set(labels, Math.max(0, Number(BigInt(b.highWatermark) - BigInt(upTo))));
+      }
+      if (requests.length === 0) {
+        // nothing to write (skips, dead letters, filtered transaction markers): still move past them
+        if (!b.isActive()) throw new BatchAbandoned('partition revoked');
+        await b.commit(end);
+        metrics.lag.set(labels, Math.max(0, Number(BigInt(b.highWatermark) - BigInt(end))));
+      }
+      if (stopAt) {
+        throw new FatalSinkError(`bad record at ${b.topic}/${b.partition}@${stopAt.offset} (${stopAt.stage}): ${stopAt.message}. With errors.tolerance=none the sink stops without committing past it; fix the record's producer, or set errors.tolerance=all with errors.deadLetterTopic to route bad records there`);
+      }
+    } catch (err) {
+      if (err instanceof BatchAbandoned) {
+        log.info({ topic: b.topic, partition: b.partition, reason: err.message }, 'batch abandoned before commit; it will be redelivered');
+        return;
+      }
+      throw err;
+    } finally {
+      clearInterval(heartbeats);
+    }
+  }
+
+  async #deadLetter(letters: DeadLetter[]): Promise<void> {
+    const { deadLetter, metrics, log } = this.#d;
+    if (!deadLetter) throw new FatalSinkError('a bad record needs errors.deadLetterTopic');
+    await deadLetter(letters);
+    for (const l of letters) {
+      metrics.recordsDeadLettered.inc({ topic: l.record.topic, stage: l.stage });
+      log.warn({ topic: l.record.topic, partition: l.record.partition, offset: l.record.offset, stage: l.stage, error: l.errorClass, reason: l.message }, 'bad record sent to the dead-letter topic');
+    }
+  }
+
+  /**
+   * Writes one request until Rockset has an answer for every document. Returns
+   * the records Rockset rejected for good (per-document ERRORs that no retry
+   * fixes, or a single document too large for any request).
+   */
+  async #writeUntilAcknowledged(first: WriteRequest, b: PartitionBatch, byOffset: Map<string, SinkRecord>): Promise<DeadLetter[]> {
+    const { config, metrics, permits, stopping, log } = this.#d;
+    const rejected: DeadLetter[] = [];
+    const record = (a: WriteAction) => byOffset.get(a.offset)!;
+    const pending: WriteRequest[] = [first];
+    let attempt = 0;
+    while (pending.length) {
+      const req = pending[0]!;
+      if (stopping.aborted) throw new BatchAbandoned('the sink is stopping');
+      if (!b.isActive()) throw new BatchAbandoned('partition revoked');
+      if (req.bytes > ROCKSET_MAX_BYTES && req.actions.length === 1) {
+        pending.shift();
+        rejected.push({ record: record(req.actions[0]!), stage: 'write', errorClass: 'DocumentTooLarge', message: `the document is ${req.bytes} bytes; Rockset takes at most ${ROCKSET_MAX_BYTES} bytes per request` });
+        continue;
+      }
+      await permits.acquire();
+      metrics.inFlight.inc();
+      const started = performance.now();
+      let outcome: WriteOutcome;
+      try {
+        outcome = await this.#d.write(req, stopping);
+      } finally {
+        metrics.inFlight.dec();
+        permits.release();
+      }
+      metrics.requestSeconds.observe({ method: req.method, outcome: outcome.type }, (performance.now() - started) / 1000);
+      if (outcome.type === 'ok') {
+        metrics.requestDocuments.observe(req.actions.length);
+        const firstRetriable = outcome.results.findIndex((r) => r.status === 'ERROR' && isRetriableDocError(r.error));
+        const settled = firstRetriable < 0 ? outcome.results.length : firstRetriable;
+        for (let i = 0; i < settled; i++) {
+          const r = outcome.results[i]!;
+          if (r.status === 'ERROR') {
+            rejected.push({ record: record(req.actions[i]!), stage: 'write', errorClass: r.error?.type ?? 'ERROR', message: r.error?.message ?? 'Rockset rejected the document' });
+          }
+        }
+        pending.shift();
+        if (firstRetriable >= 0) {
+          // Re-send from the first retriable failure on, in order: re-sending only
+          // the failed documents could put an older version over a newer one.
+          const rest = req.actions.slice(firstRetriable);
+          pending.unshift({ ...req, actions: rest, bytes: req.bytes });
+          await this.#backoff(++attempt, 'document-error', outcome.results[firstRetriable]!.error?.message ?? 'retriable document error', b);
+        } else {
+          attempt = 0;
+        }
+        continue;
+      }
+      if (outcome.type === 'split') {
+        const halves = splitRequest(req);
+        pending.shift();
+        if (!halves) {
+          rejected.push({ record: record(req.actions[0]!), stage: 'write', errorClass: 'DocumentTooLarge', message: outcome.message });
+        } else {
+          metrics.splits.inc();
+          log.info({ collection: req.collection, documents: req.actions.length, reason: outcome.message }, 'Rockset refused the request size; splitting it');
+          pending.unshift(...halves);
+        }
+        continue;
+      }
+      if (outcome.type === 'fatal') {
+        throw new FatalSinkError(`Rockset refused a write to ${config.rockset.workspace}.${req.collection}: ${outcome.message}`);
+      }
+      await this.#backoff(++attempt, outcome.cause, outcome.message, b, outcome.afterMs);
+    }
+    return rejected;
+  }
+
+  async #backoff(attempt: number, cause: string, message: string, b: PartitionBatch, afterMs?: number): Promise<void> {
+    const { config, metrics, log, stopping } = this.#d;
+    metrics.retries.inc({ cause });
+    if (config.retry.maxRetries >= 0 && attempt > config.retry.maxRetries) {
+      throw new FatalSinkError(`gave up after ${config.retry.maxRetries} retries (retry.maxRetries): ${message}`);
+    }
+    const wait = backoffMs(attempt - 1, config.retry, this.#random, afterMs);
+    log.warn({ topic: b.topic, partition: b.partition, attempt, cause, waitMs: wait, reason: message }, 'write failed; retrying');
+    // The heartbeat interval keeps running while we wait, so a long outage does not cost the group membership.
+    await this.#sleep(wait, stopping);
+  }
+}

@@ -1,0 +1,201 @@
+// Wires the data path together: kafkajs consumer (eachBatch, manual commit) ->
+// Pipeline -> Rockset, dead letters to Kafka, metrics and probes over HTTP, and
+// an orderly stop. I/O lives here and in the modules it injects; the decisions
+// live in the pure modules.
+import { Kafka, type Consumer, type Producer, type EachBatchPayload, type KafkaConfig } from 'kafkajs';
+import type { Logger } from 'pino';
+import type { LoadedConfig } from './config/load.ts';
+import type { SinkConfig } from './config/schema.ts';
+import { createMetrics } from './metrics.ts';
+import { startHttp } from './http.ts';
+import { kafkaLogCreator } from './log.ts';
+import { RocksetClient } from './rockset/client.ts';
+import { Pipeline } from './pipeline.ts';
+import { Semaphore } from './semaphore.ts';
+import { deadLetterWriter } from './dlq.ts';
+import { FatalSinkError } from './errors.ts';
+import { registerCompressionCodecs } from './kafka/codecs.ts';
+import type { SinkRecord } from './record.ts';
+
+export interface RunningSink {
+  /** Port of /metrics, /healthz, /readyz. */
+  readonly httpPort: number;
+  /** Resolves with the process exit code once the sink has stopped. */
+  readonly stopped: Promise<number>;
+  /** Stops fetching, lets in-flight writes finish or abandons them uncommitted, commits what was acknowledged. */
+  stop(): Promise<number>;
+}
+
+export function kafkaClientConfig(config: SinkConfig, secrets: LoadedConfig['secrets'], log: Logger): KafkaConfig {
+  const { kafka } = config;
+  const out: KafkaConfig = { clientId: kafka.clientId, brokers: kafka.brokers, ssl: kafka.ssl, logCreator: kafkaLogCreator(log), retry: { retries: 8 } };
+  if (kafka.sasl) {
+    const { mechanism, username } = kafka.sasl;
+    out.sasl = { mechanism, username, password: secrets.saslPassword ?? '' } as KafkaConfig['sasl'];
+  }
+  return out;
+}
+
+function collectionRouter(config: SinkConfig): (topic: string) => string {
+  const { topicCollections, collection } = config.rockset;
+  return (topic) => topicCollections[topic] ?? collection ?? topic;
+}
+
+export async function startSink(loaded: LoadedConfig, log: Logger): Promise<RunningSink> {
+  const { config, secrets } = loaded;
+  registerCompressionCodecs();
+  const metrics = createMetrics();
+  const stopping = new AbortController();
+  let joined = false;
+  let fatal: Error | undefined;
+
+  const kafka = new Kafka(kafkaClientConfig(config, secrets, log));
+  const client = new RocksetClient({
+    apiServer: config.rockset.apiServer,
+    apiKey: secrets.apiKey,
+    workspace: config.rockset.workspace,
+    requestTimeoutMs: config.rockset.requestTimeoutMs,
+    connections: config.rockset.maxInFlightRequests,
+  });
+
+  let producer: Producer | undefined;
+  const dlqTopic = config.errors.tolerance === 'all' ? config.errors.deadLetterTopic : undefined;
+  if (dlqTopic) {
+    producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+    await producer.connect();
+    await ensureTopic(kafka, dlqTopic, log);
+  }
+
+  const pipeline = new Pipeline({
+    config,
+    mapOptions: { documents: config.documents, collectionFor: collectionRouter(config) },
+    write: (req, signal) => client.write(req, signal),
+    deadLetter: producer && dlqTopic ? deadLetterWriter(producer, dlqTopic, config.kafka.groupId) : undefined,
+    metrics,
+    log,
+    permits: new Semaphore(config.rockset.maxInFlightRequests),
+    stopping: stopping.signal,
+  });
+
+  const consumer: Consumer = kafka.consumer({
+    groupId: config.kafka.groupId,
+    sessionTimeout: config.kafka.sessionTimeoutMs,
+    heartbeatInterval: config.kafka.heartbeatIntervalMs,
+    maxBytesPerPartition: config.kafka.fetchMaxBytesPerPartition,
+    minBytes: config.kafka.fetchMinBytes,
+    maxWaitTimeInMs: Math.max(1, config.batch.lingerMs),
+    readUncommitted: false,
+    allowAutoTopicCreation: false,
+  });
+  consumer.on(consumer.events.GROUP_JOIN, (e) => {
+    joined = true;
+    log.info({ memberId: e.payload.memberId, assignment: e.payload.memberAssignment }, 'joined the consumer group');
+  });
+  consumer.on(consumer.events.CRASH, (e) => {
+    log.error({ err: e.payload.error, restart: e.payload.restart }, 'the Kafka consumer crashed');
+    if (!e.payload.restart) fail(e.payload.error);
+  });
+  consumer.on(consumer.events.STOP, () => {
+    joined = false;
+  });
+
+  const http = await startHttp(config.http.host, config.http.port, metrics.registry, {
+    healthy: () => fatal === undefined,
+    ready: () => joined && fatal === undefined && !stopping.signal.aborted,
+  });
+
+  let resolveStopped!: (code: number) => void;
+  const stopped = new Promise<number>((resolve) => (resolveStopped = resolve));
+  let stopRequested: Promise<number> | undefined;
+
+  const stop = (code = 0): Promise<number> => {
+    stopRequested ??= (async () => {
+      stopping.abort();
+      const force = setTimeout(() => {
+        log.error({ timeoutMs: config.shutdownTimeoutMs }, 'stop took longer than shutdownTimeoutMs; exiting without waiting (nothing unacknowledged was committed)');
+        resolveStopped(code);
+      }, config.shutdownTimeoutMs);
+      force.unref();
+      try {
+        await consumer.disconnect(); // waits for the running eachBatch calls
+      } catch (err) {
+        log.warn({ err }, 'error while leaving the consumer group');
+      }
+      await producer?.disconnect().catch(() => {});
+      await client.close().catch(() => {});
+      await http.close();
+      clearTimeout(force);
+      log.info({ exitCode: code }, 'sink stopped');
+      resolveStopped(code);
+      return code;
+    })();
+    return stopRequested;
+  };
+
+  function fail(err: Error): void {
+    if (fatal) return;
+    fatal = err;
+    metrics.recordsFailed.inc({ topic: 'all' });
+    log.fatal({ error: err.message }, 'the sink cannot continue');
+    void stop(1);
+  }
+
+  await consumer.connect();
+  const topics = config.kafka.topics ?? [new RegExp(config.kafka.topicPattern!)];
+  await consumer.subscribe({ topics, fromBeginning: config.kafka.fromBeginning });
+  await consumer.run({
+    autoCommit: false,
+    eachBatchAutoResolve: false,
+    partitionsConsumedConcurrently: config.rockset.maxInFlightRequests,
+    eachBatch: async (payload: EachBatchPayload) => {
+      const { batch, resolveOffset, heartbeat, isRunning, isStale } = payload;
+      if (stopping.signal.aborted) return;
+      const records: SinkRecord[] = batch.messages.map((m) => ({
+        topic: batch.topic,
+        partition: batch.partition,
+        offset: m.offset,
+        key: m.key ?? null,
+        value: m.value ?? null,
+        timestamp: m.timestamp,
+        headers: (m.headers ?? {}) as SinkRecord['headers'],
+      }));
+      try {
+        await pipeline.processBatch({
+          topic: batch.topic,
+          partition: batch.partition,
+          records,
+          lastOffset: batch.lastOffset(),
+          highWatermark: batch.highWatermark,
+          heartbeat,
+          isActive: () => isRunning() && !isStale() && !stopping.signal.aborted,
+          commit: async (nextOffset) => {
+            await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: nextOffset }]);
+            resolveOffset((BigInt(nextOffset) - 1n).toString());
+          },
+        });
+      } catch (err) {
+        if (err instanceof FatalSinkError) {
+          fail(err);
+          return;
+        }
+        throw err; // kafkajs retries the batch (it was not committed) and restarts the consumer if needed
+      }
+    },
+  });
+  log.info({ topics: config.kafka.topics ?? config.kafka.topicPattern, groupId: config.kafka.groupId, rockset: config.rockset.apiServer, workspace: config.rockset.workspace }, 'sink started');
+  return { httpPort: http.port, stopped, stop: () => stop(0) };
+}
+
+async function ensureTopic(kafka: Kafka, topic: string, log: Logger): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const existing = await admin.listTopics();
+    if (!existing.includes(topic)) {
+      await admin.createTopics({ topics: [{ topic }], waitForLeaders: true });
+      log.info({ topic }, 'created the dead-letter topic');
+    }
+  } finally {
+    await admin.disconnect();
+  }
+}

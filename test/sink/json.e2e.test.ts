@@ -1,0 +1,172 @@
+// The JSON data path end to end: real broker, the sink as a process, the emulator.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { DLQ_HEADERS } from '../../sink/dlq.ts';
+import { API_KEY, WS, committedOffsets, produce, sinkConfig, startSinkProcess, stopSink, testKafka, waitForCount, withEmulator } from './helpers.ts';
+import { waitFor } from '../harness/ports.ts';
+
+test('keyed and unkeyed records land with the right _id and _event_time', async (t) => {
+  const k = await testKafka();
+  const emu = await withEmulator();
+  t.after(() => emu.close());
+  const topic = await k.createTopic('json-ids');
+  await produce(k, topic, [
+    { key: 'user-1', value: '{"name":"a"}', timestamp: '1656495125234' },
+    { key: null, value: '{"name":"b"}', timestamp: '1700000000000' },
+    { key: 'user-2', value: '[{"name":"c"}]', timestamp: '1700000000001' },
+  ]);
+  const sink = startSinkProcess(sinkConfig(k, emu.url, [topic]));
+  t.after(() => stopSink(sink));
+  await waitForCount(emu, 3, 'events', 60_000, sink);
+  const byName = Object.fromEntries((await emu.admin.docs(WS, 'events')).map((d) => [d.name, d]));
+  assert.equal(byName.a?._id, 'user-1');
+  assert.equal(byName.a?._event_time, 1656495125234000);
+  assert.equal(byName.b?._id, `${topic}-0-1`, 'an unkeyed record gets <topic>-<partition>-<offset>');
+  assert.equal(byName.b?._event_time, 1700000000000000);
+  assert.equal(byName.c?._id, 'user-2', 'a one-object array is unwrapped');
+});
+
+test('integers beyond 2^53 keep their exact digits from Kafka to Rockset', async (t) => {
+  const k = await testKafka();
+  const emu = await withEmulator();
+  t.after(() => emu.close());
+  const topic = await k.createTopic('json-bigint');
+  const raw = '{"id":9007199254740993,"min":-9223372036854775808,"huge":123456789012345678901234567890,"small":1.5,"ts":1700000000000000}';
+  await produce(k, topic, [{ key: 'big', value: raw }]);
+  const sink = startSinkProcess(sinkConfig(k, emu.url, [topic]));
+  t.after(() => stopSink(sink));
+  await waitForCount(emu, 1, 'events', 60_000, sink);
+  const res = await fetch(`${emu.url}/_emulator/collections/${WS}/events/docs`);
+  const body = await res.text();
+  for (const digits of ['9007199254740993', '-9223372036854775808', '123456789012345678901234567890', '1700000000000000']) {
+    assert.ok(body.includes(digits), `${digits} not found verbatim in ${body}`);
+  }
+});
+
+test('re-delivery replaces documents instead of duplicating them; tombstones delete', async (t) => {
+  const k = await testKafka();
+  const emu = await withEmulator();
+  t.after(() => emu.close());
+  const topic = await k.createTopic('json-redeliver', { partitions: 2 });
+  await produce(k, topic, [
+    ...Array.from({ length: 20 }, (_, i) => ({ key: `k${i}`, value: JSON.stringify({ i }) })),
+    ...Array.from({ length: 10 }, (_, i) => ({ key: null, value: JSON.stringify({ unkeyed: i }), partition: i % 2 })),
+  ]);
+  const config = sinkConfig(k, emu.url, [topic]);
+  const first = startSinkProcess(config);
+  await waitForCount(emu, 30, 'events', 60_000, first);
+  assert.equal(await stopSink(first), 0);
+  // A second group reads everything again: the same _ids, so the same 30 documents.
+  const second = startSinkProcess({ ...config, kafka: { ...config.kafka, groupId: `${config.kafka.groupId}-again` } });
+  t.after(() => stopSink(second));
+  await waitFor('the second pass to be written', async () => (await emu.admin.requests({ workspace: WS, collection: 'events' })).filter((r) => r.status === 200).reduce((n, r) => n + (r.documents ?? 0), 0) >= 60, { timeoutMs: 60_000 });
+  assert.equal(await emu.admin.count(WS, 'events'), 30);
+  await produce(k, topic, [{ key: 'k3', value: null }, { key: 'k4', value: null }]);
+  await waitFor('tombstones to delete k3 and k4', async () => (await emu.admin.count(WS, 'events')) === 28, { timeoutMs: 30_000 });
+  assert.equal(await emu.admin.doc(WS, 'events', 'k3'), undefined);
+  assert.ok(await emu.admin.doc(WS, 'events', 'k5'));
+});
+
+test('bad records go to the dead-letter topic with headers that say why (errors.tolerance=all)', async (t) => {
+  const k = await testKafka();
+  const emu = await withEmulator();
+  t.after(() => emu.close());
+  const topic = await k.createTopic('json-dlq');
+  const dlq = `${topic}-dlq`;
+  const values = ['{"n":0}', '{"n":1}', '{"n":2}', '{"n":3}', '{"n":4}', '{"a":', '{"n":6}', '[{},{}]', '"just a string"', '{"n":9}'];
+  await produce(k, topic, values.map((value, i) => ({ key: `r${i}`, value, headers: { origin: `h${i}` } })));
+  const config = sinkConfig(k, emu.url, [topic], { errors: { tolerance: 'all', deadLetterTopic: dlq } });
+  const sink = startSinkProcess(config);
+  t.after(() => stopSink(sink));
+  await waitForCount(emu, 7, 'events', 60_000, sink);
+  await waitFor('offsets committed to the end', async () => (await committedOffsets(k, config.kafka.groupId, topic))[0] === '10', { timeoutMs: 30_000 });
+  const consumer = k.kafka.consumer({ groupId: `${dlq}-reader` });
+  await consumer.connect();
+  await consumer.subscribe({ topic: dlq, fromBeginning: true });
+  const letters: { key: string; value: string; headers: Record<string, string> }[] = [];
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`only ${letters.length} dead letters`)), 30_000);
+    void consumer.run({
+      eachMessage: async ({ message }) => {
+        letters.push({ key: String(message.key), value: String(message.value), headers: Object.fromEntries(Object.entries(message.headers ?? {}).map(([h, v]) => [h, String(v)])) });
+        if (letters.length === 3) {
+          clearTimeout(timer);
+          resolve();
+        }
+      },
+    });
+  });
+  await consumer.disconnect();
+  assert.deepEqual(letters.map((l) => l.key), ['r5', 'r7', 'r8']);
+  assert.deepEqual(letters.map((l) => l.value), ['{"a":', '[{},{}]', '"just a string"']);
+  const h = letters[0]!.headers;
+  assert.equal(h[DLQ_HEADERS.topic], topic);
+  assert.equal(h[DLQ_HEADERS.partition], '0');
+  assert.equal(h[DLQ_HEADERS.offset], '5');
+  assert.equal(h[DLQ_HEADERS.stage], 'decode');
+  assert.match(h[DLQ_HEADERS.message]!, /not valid JSON/);
+  assert.equal(h.origin, 'h5', 'the original headers are kept');
+  assert.match(letters[1]!.headers[DLQ_HEADERS.message]!, /array of 2/);
+});
+
+test('a bad record stops the sink without committing past it (errors.tolerance=none)', async (t) => {
+  const k = await testKafka();
+  const emu = await withEmulator();
+  t.after(() => emu.close());
+  const topic = await k.createTopic('json-stop');
+  await produce(k, topic, ['{"n":0}', '{"n":1}', '{"n":2}', 'not json', '{"n":4}'].map((value, i) => ({ key: `r${i}`, value })));
+  const config = sinkConfig(k, emu.url, [topic]);
+  const sink = startSinkProcess(config);
+  const code = await Promise.race([sink.exited, new Promise((r) => setTimeout(() => r('timeout'), 60_000))]);
+  assert.equal(code, 1, sink.lines.slice(-10).join('\n'));
+  assert.equal(await emu.admin.count(WS, 'events'), 3);
+  assert.equal((await committedOffsets(k, config.kafka.groupId, topic))[0], '3', 'committed up to, not past, the bad record');
+  assert.ok(sink.lines.some((l) => l.includes(`${topic}/0@3`) && l.includes('errors.tolerance')), `no log line names the record and the setting:\n${sink.lines.join('\n')}`);
+});
+
+test('order within a partition holds while partitions are written in parallel and writes fail', async (t) => {
+  const k = await testKafka();
+  const emu = await withEmulator({ seed: 7 });
+  t.after(() => emu.close());
+  const topic = await k.createTopic('json-order', { partitions: 4 });
+  await emu.admin.updateFaults({ probabilities: { '503': 0.2, 'drop-after': 0.1 } });
+  const messages = [];
+  for (let v = 1; v <= 50; v++) for (let p = 0; p < 4; p++) messages.push({ key: `key-${p}`, partition: p, value: JSON.stringify({ v, p }) });
+  await produce(k, topic, messages);
+  const sink = startSinkProcess(sinkConfig(k, emu.url, [topic], { batch: { maxDocuments: 7, lingerMs: 10 }, rockset: { maxInFlightRequests: 4 } }));
+  t.after(() => stopSink(sink));
+  await waitFor('the last version of each key', async () => {
+    const docs = await emu.admin.docs(WS, 'events');
+    return docs.length === 4 && docs.every((d) => d.v === 50);
+  }, { timeoutMs: 90_000, abort: () => (sink.child.exitCode !== null ? new Error(sink.lines.slice(-20).join('\n')) : undefined) });
+  // Applied writes of one key come in version order: a retry never puts an older version over a newer one.
+  const applied = (await emu.admin.requests({ workspace: WS, collection: 'events' })).filter((r) => r.applied);
+  assert.ok(applied.length > 0);
+  const stats = await emu.admin.stats();
+  assert.ok(JSON.stringify(stats).includes('503'), 'faults were injected');
+});
+
+test('the API key never appears in any log line, and bad configuration names the field', async (t) => {
+  const k = await testKafka();
+  const emu = await withEmulator();
+  t.after(() => emu.close());
+  const topic = await k.createTopic('json-secrets');
+  await produce(k, topic, [{ key: 'a', value: '{"x":1}' }]);
+  const sink = startSinkProcess(sinkConfig(k, emu.url, [topic], { logLevel: 'trace' }));
+  await waitForCount(emu, 1, 'events', 60_000, sink);
+  assert.equal(await stopSink(sink), 0);
+  assert.ok(sink.lines.length > 5, 'trace logging produced lines');
+  assert.equal(sink.lines.filter((l) => l.includes(API_KEY)).length, 0, 'the API key was logged');
+
+  const bad = startSinkProcess(sinkConfig(k, emu.url, [topic], { batch: { maxDocuments: 50_000 }, rockset: { apiKey: API_KEY } }));
+  assert.equal(await bad.exited, 2);
+  const out = bad.lines.join('\n');
+  assert.match(out, /batch\.maxDocuments: is 50000; it must be <= 20000/);
+  assert.match(out, /rockset\.apiKey: secrets are not accepted/);
+  assert.ok(!out.includes(API_KEY), 'the key from the bad config was echoed');
+
+  const wrongKey = startSinkProcess(sinkConfig(k, emu.url, [topic]), { ROCKSET_API_KEY: 'wrong-key-123' });
+  assert.equal(await wrongKey.exited, 1);
+  assert.ok(wrongKey.lines.some((l) => /HTTP 401/.test(l) && /API key was refused/.test(l)), wrongKey.lines.join('\n'));
+  assert.ok(!wrongKey.lines.some((l) => l.includes('wrong-key-123')));
+});
