@@ -21,8 +21,9 @@ export function kafkaLogCreator(log: Logger): logCreator {
     const { message, ...rest } = entry as { message: string } & Record<string, unknown>;
     delete rest.timestamp;
     delete rest.logger;
-    if (level === KafkaLogLevel.ERROR) child.error(rest, message);
-    else if (level === KafkaLogLevel.WARN) child.warn(rest, message);
+    // kafkajs retries most of what it logs as an error (a coordinator still
+    // loading, a broker restart); what does end the sink is logged by the sink.
+    if (level === KafkaLogLevel.ERROR || level === KafkaLogLevel.WARN) child.warn(rest, message);
     else if (level === KafkaLogLevel.INFO) child.debug(rest, message); // kafkajs is chatty at info
     else child.trace(rest, message);
   };

@@ -2,7 +2,7 @@
 // Pipeline -> Rockset, dead letters to Kafka, metrics and probes over HTTP, and
 // an orderly stop. I/O lives here and in the modules it injects; the decisions
 // live in the pure modules.
-import { Kafka, type Consumer, type Producer, type EachBatchPayload, type KafkaConfig } from 'kafkajs';
+import { Kafka, Partitioners, type Consumer, type Producer, type EachBatchPayload, type KafkaConfig } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { LoadedConfig } from './config/load.ts';
 import type { SinkConfig } from './config/schema.ts';
@@ -61,7 +61,8 @@ export async function startSink(loaded: LoadedConfig, log: Logger): Promise<Runn
   let producer: Producer | undefined;
   const dlqTopic = config.errors.tolerance === 'all' ? config.errors.deadLetterTopic : undefined;
   if (dlqTopic) {
-    producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+    // acks=all per send; dead letters are at-least-once, like Kafka Connect's
+    producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, allowAutoTopicCreation: false });
     await producer.connect();
     await ensureTopic(kafka, dlqTopic, log);
   }
@@ -92,8 +93,8 @@ export async function startSink(loaded: LoadedConfig, log: Logger): Promise<Runn
     log.info({ memberId: e.payload.memberId, assignment: e.payload.memberAssignment }, 'joined the consumer group');
   });
   consumer.on(consumer.events.CRASH, (e) => {
-    log.error({ err: e.payload.error, restart: e.payload.restart }, 'the Kafka consumer crashed');
-    if (!e.payload.restart) fail(e.payload.error);
+    if (e.payload.restart) log.warn({ error: e.payload.error.message }, 'the Kafka consumer hit a retriable error and restarts');
+    else fail(e.payload.error);
   });
   consumer.on(consumer.events.STOP, () => {
     joined = false;

@@ -58,6 +58,8 @@ function installExitHooks(): void {
   process.on('exit', () => [...live].forEach(killNow));
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.once(signal, () => {
+      // An owner with its own handler (npm start) stops things in order; the exit hook is its safety net.
+      if (process.listenerCount(signal) > 0) return;
       [...live].forEach(killNow);
       process.kill(process.pid, signal);
     });

@@ -129,7 +129,8 @@ test('order within a partition holds while partitions are written in parallel an
   const emu = await withEmulator({ seed: 7 });
   t.after(() => emu.close());
   const topic = await k.createTopic('json-order', { partitions: 4 });
-  await emu.admin.updateFaults({ probabilities: { '503': 0.2, 'drop-after': 0.1 } });
+  // Jitter makes overlapping requests finish out of order: only strictly ordered writes end on the last version.
+  await emu.admin.updateFaults({ latencyMs: 5, jitterMs: 40, probabilities: { '503': 0.2, 'drop-after': 0.1 } });
   const messages = [];
   for (let v = 1; v <= 50; v++) for (let p = 0; p < 4; p++) messages.push({ key: `key-${p}`, partition: p, value: JSON.stringify({ v, p }) });
   await produce(k, topic, messages);
@@ -139,11 +140,8 @@ test('order within a partition holds while partitions are written in parallel an
     const docs = await emu.admin.docs(WS, 'events');
     return docs.length === 4 && docs.every((d) => d.v === 50);
   }, { timeoutMs: 90_000, abort: () => (sink.child.exitCode !== null ? new Error(sink.lines.slice(-20).join('\n')) : undefined) });
-  // Applied writes of one key come in version order: a retry never puts an older version over a newer one.
-  const applied = (await emu.admin.requests({ workspace: WS, collection: 'events' })).filter((r) => r.applied);
-  assert.ok(applied.length > 0);
-  const stats = await emu.admin.stats();
-  assert.ok(JSON.stringify(stats).includes('503'), 'faults were injected');
+  const { faults } = await emu.admin.stats();
+  assert.ok(faults['503'] > 0 && faults['drop-after'] > 0, `faults were injected: ${JSON.stringify(faults)}`);
 });
 
 test('the API key never appears in any log line, and bad configuration names the field', async (t) => {
