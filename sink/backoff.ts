@@ -14,6 +14,8 @@ export function parseRetryAfter(value: string | string[] | undefined, now: numbe
   const v = Array.isArray(value) ? value[0] : value;
   if (v === undefined || v.trim() === '') return undefined;
   if (/^\d+$/.test(v.trim())) return Number(v.trim()) * 1000;
+  // Only an IMF-fixdate (RFC 9110): Date.parse reads "1.5" or "-1" as dates in 2001.
+  if (!/^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT$/.test(v.trim())) return undefined;
   const at = Date.parse(v);
   return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }

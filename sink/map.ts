@@ -17,7 +17,8 @@ export class MappingError extends Error {
   override name = 'MappingError';
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM keeps a leading U+FEFF: stripping it would merge distinct keys into one _id
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** The record key as a Rockset `_id`: its UTF-8 text, or `base64:<...>` for binary keys. */
 export function keyToId(key: Buffer | null): string | undefined {
@@ -35,6 +36,13 @@ export function coordinatesId(r: SinkRecord): string {
 
 const ISO = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:?\d{2})$/i;
 
+/** Date.parse rolls 2024-02-30 over into March; a timestamp naming a day that does not exist is an error. */
+function realCalendarDate(dateTime: string): boolean {
+  const [y, mo, d] = dateTime.slice(0, 10).split('-').map(Number) as [number, number, number];
+  const probe = new Date(Date.UTC(y, mo - 1, d));
+  return probe.getUTCFullYear() === y && probe.getUTCMonth() === mo - 1 && probe.getUTCDate() === d;
+}
+
 /**
  * An event time as Rockset wants it: integer microseconds. Numbers are epoch
  * milliseconds (the Kafka convention); strings are ISO-8601 with a zone;
@@ -47,7 +55,7 @@ export function toEventTimeMicros(value: unknown, what: string): number | object
   }
   if (typeof value === 'string') {
     const m = ISO.exec(value);
-    const ms = m ? Date.parse(`${m[1]}${m[3]}`) : NaN;
+    const ms = m && realCalendarDate(m[1]!) ? Date.parse(`${m[1]}${m[3]}`) : NaN;
     if (!m || Number.isNaN(ms)) throw new MappingError(`${what} is ${JSON.stringify(value)}, not an ISO-8601 timestamp with a zone (e.g. 2024-05-01T12:00:00.123456Z)`);
     const micros = Number(((m[2] ?? '') + '000000').slice(0, 6));
     return ms * 1000 + micros;
@@ -62,12 +70,20 @@ function asDocument(value: unknown): Record<string, unknown> {
     if (value.length === 1 && isPlainObject(value[0])) return value[0];
     throw new MappingError(`the value is a JSON array of ${value.length} element(s); only an object, or an array holding exactly one object, is a document`);
   }
-  if (!isPlainObject(value)) throw new MappingError(`the value is a JSON ${value === null ? 'null' : typeof value}, not an object`);
+  if (!isPlainObject(value)) throw new MappingError(`the value is a JSON ${jsonKind(value)}, not an object`);
   return value;
 }
 
+const isRawJSON = (v: unknown): boolean => (JSON as unknown as { isRawJSON(x: unknown): boolean }).isRawJSON(v);
+
 function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(JSON as unknown as { isRawJSON(x: unknown): boolean }).isRawJSON(v);
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !isRawJSON(v);
+}
+
+function jsonKind(v: unknown): string {
+  if (v === null) return 'null';
+  if (isRawJSON(v)) return 'number'; // an exact big integer
+  return typeof v;
 }
 
 function documentId(r: SinkRecord, doc: Record<string, unknown> | undefined, opts: MapOptions): string {
@@ -83,9 +99,10 @@ function documentId(r: SinkRecord, doc: Record<string, unknown> | undefined, opt
 export function mapRecord(r: SinkRecord, opts: MapOptions): Action {
   const collection = opts.collectionFor(r.topic);
   if (r.value === null) {
-    const id = keyToId(r.key);
+    // With coordinates as _id no document is named by the key, so there is nothing a tombstone could delete.
+    const id = opts.documents.idSource === 'coordinates' ? undefined : keyToId(r.key);
     if (opts.documents.tombstones === 'ignore') return { kind: 'skip', offset: r.offset, reason: 'tombstone' };
-    if (id === undefined) return { kind: 'skip', offset: r.offset, reason: 'tombstone-without-key' };
+    if (id === undefined) return { kind: 'skip', offset: r.offset, reason: opts.documents.idSource === 'coordinates' ? 'tombstone-with-coordinate-ids' : 'tombstone-without-key' };
     const json = JSON.stringify({ _id: id });
     return { kind: 'delete', offset: r.offset, collection, id, json, bytes: Buffer.byteLength(json) };
   }
@@ -99,7 +116,7 @@ export function mapRecord(r: SinkRecord, opts: MapOptions): Action {
       const ms = Number(r.timestamp);
       if (Number.isFinite(ms) && ms >= 0) out._event_time = ms * 1000;
     } else if (eventTime === 'field' && eventTimeField) {
-      if (!(eventTimeField in doc)) throw new MappingError(`the document has no field "${eventTimeField}" (documents.eventTimeField)`);
+      if (!Object.hasOwn(doc, eventTimeField)) throw new MappingError(`the document has no field "${eventTimeField}" (documents.eventTimeField)`);
       out._event_time = toEventTimeMicros(doc[eventTimeField], `field "${eventTimeField}"`);
     }
     const json = JSON.stringify(out);

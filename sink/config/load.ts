@@ -37,8 +37,9 @@ function readSecret(file: string | undefined, envName: string, env: NodeJS.Proce
  * path), env ROCKSET_SINK_CONFIG_JSON (the JSON itself).
  */
 export function loadConfig(argv: string[] = process.argv.slice(2), env: NodeJS.ProcessEnv = process.env): LoadedConfig {
-  const flag = argv.indexOf('--config');
-  const file = flag >= 0 ? argv[flag + 1] : env.ROCKSET_SINK_CONFIG;
+  const flag = argv.findIndex((a) => a === '--config' || a.startsWith('--config='));
+  const fromArgs = flag < 0 ? undefined : argv[flag]!.startsWith('--config=') ? argv[flag]!.slice('--config='.length) : argv[flag + 1];
+  const file = fromArgs ?? env.ROCKSET_SINK_CONFIG;
   let text: string;
   let source: string;
   if (file) {

@@ -43,7 +43,10 @@ function parseErrorModel(body: string): ErrorModel | undefined {
 }
 
 function describe(status: number, model: ErrorModel | undefined, body: string): string {
-  if (model?.message) return `HTTP ${status} ${model.type ?? ''}${model.message_key ? `/${model.message_key}` : ''}: ${model.message}`.replace('  ', ' ');
+  if (model?.message) {
+    const kind = [model.type, model.message_key].filter(Boolean).join('/');
+    return `HTTP ${status}${kind ? ` ${kind}` : ''}: ${model.message}`;
+  }
   return `HTTP ${status}: ${body.slice(0, 200).replace(/\s+/g, ' ').trim() || '(empty body)'}`;
 }
 
@@ -73,9 +76,9 @@ export function classifyResponse(status: number, body: string, retryAfterMs: num
   return { type: 'fatal', status, message: hint ? `${message} (${hint})` : message };
 }
 
+// Rockset's only documented size answers besides 413: the per-request document limit.
 function isSizeLimit(model: ErrorModel | undefined): boolean {
-  const text = `${model?.message_key ?? ''} ${model?.message ?? ''}`;
-  return /MAX_DOCUMENT|LIMIT|too (many|large)|exceeds/i.test(text);
+  return /^RECEIVER_REQUEST_MAX_(DOCUMENT|BYTE|SIZE)/.test(model?.message_key ?? '') || /^Payload size exceeds/i.test(model?.message ?? '');
 }
 
 const CONNECTION_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED']);
@@ -84,8 +87,10 @@ const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT'
 /** A request that got no HTTP answer: always worth retrying, the write may or may not have been applied. */
 export function classifyError(err: unknown): WriteOutcome {
   const e = err as { code?: string; name?: string; message?: string; cause?: { code?: string } };
-  const code = e.code ?? e.cause?.code ?? e.name ?? '';
-  if (TIMEOUT_CODES.has(code) || e.name === 'TimeoutError') return { type: 'retry', cause: 'timeout', message: `no answer in time (${code})` };
+  if (e.name === 'TimeoutError') return { type: 'retry', cause: 'timeout', message: 'no answer in time (request timeout)' };
+  // DOMExceptions carry a numeric legacy `code`; only string codes name the failure.
+  const code = [e.code, e.cause?.code, e.name].find((c): c is string => typeof c === 'string' && c !== '') ?? '';
+  if (TIMEOUT_CODES.has(code)) return { type: 'retry', cause: 'timeout', message: `no answer in time (${code})` };
   if (CONNECTION_CODES.has(code)) return { type: 'retry', cause: 'connection', message: `connection failed (${code}: ${e.message ?? ''})` };
   return { type: 'retry', cause: 'connection', message: `request failed (${code || 'error'}: ${e.message ?? String(err)})` };
 }

@@ -2,6 +2,7 @@
 # Builds a real Kubernetes control plane for tests from the Go module proxy
 # (no dl.k8s.io, no GitHub, no container engine needed):
 #   $CACHE/k8s-<version>/bin/{kube-apiserver,kube-controller-manager,kube-scheduler,etcd,kwok}
+#   $CACHE/k8s-<version>/share/kwok.yaml   (kwok config with the default "fast" stages)
 # Prints the bin dir on stdout; progress goes to stderr. Idempotent: a finished
 # build is marked by a stamp file naming all versions, so a second run returns at
 # once. An interrupted run resumes: each binary has its own stamp, and Go's module
@@ -30,6 +31,7 @@ is_done() {
   IFS= read -r have <"$stamp" || return 1
   [ "$have" = "$want" ] || return 1
   for b in $BINS; do [ -x "$bin/$b" ] || return 1; done
+  [ -f "$dest/share/kwok.yaml" ]
 }
 if is_done; then echo "$bin"; exit 0; fi
 
@@ -158,6 +160,28 @@ if ! built kwok "$KWOK_VERSION"; then
   (cd "$w"; gobuild kwok sigs.k8s.io/kwok/cmd/kwok "" "-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=${KWOK_VERSION#v}")
   mark kwok "$KWOK_VERSION"
 fi
+
+# kwok has no built-in stages: without a config naming some it exits with "no
+# stages found". kwokctl's default set ("fast": node-initialize,
+# node-heartbeat-with-lease, pod-ready/complete/delete) ships as YAML in the kwok
+# module; gather it into one config file: `kwok -c $dest/share/kwok.yaml ...`.
+# The lease heartbeat keeps fake nodes Ready (needs --node-lease-duration-seconds).
+kwok_src=$(cd "$dest/work/kwok" && go list -m -f '{{.Dir}}' sigs.k8s.io/kwok)
+[ -d "$kwok_src/kustomize/stage" ] || die "kwok stage YAML not found in $kwok_src"
+mkdir -p "$dest/share"
+# Stages only, no KwokConfiguration document: kwok applies its option defaults
+# (parallelism 4, ...) only when the config has none; an explicit `options: {}`
+# leaves them 0 and kwok exits with "node leases parallelism must be greater than 0".
+{
+  sep=""
+  for f in node/fast/node-initialize.yaml node/heartbeat-with-lease/node-heartbeat-with-lease.yaml \
+           pod/fast/pod-ready.yaml pod/fast/pod-complete.yaml pod/fast/pod-delete.yaml; do
+    printf '%s' "$sep"; sep='---
+'
+    cat "$kwok_src/kustomize/stage/$f"
+  done
+} >"$dest/share/kwok.yaml.tmp"
+mv -f "$dest/share/kwok.yaml.tmp" "$dest/share/kwok.yaml"
 
 # ------------------------------------------------------------------- verify
 "$bin/kube-apiserver" --version 2>&1 | grep -q "Kubernetes $K8S_VERSION\$" \
