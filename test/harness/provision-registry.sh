@@ -10,7 +10,8 @@ command -v mvn >/dev/null || { echo "provision-registry: Maven (mvn) is required
 echo "provision-registry: fetching Apicurio Registry $APICURIO_VERSION (~160 MB, first run only)" >&2
 work="$dest.partial"
 rm -rf "$work"; mkdir -p "$work"
-mvn -q -B dependency:unpack -Dartifact="io.apicurio:apicurio-registry-app:$APICURIO_VERSION:tar.gz:all" -DoutputDirectory="$work" >&2
+# Run outside the clone: without a pom, Maven writes ${project.basedir}/ into the working directory.
+(cd "$work" && mvn -q -B dependency:unpack -Dartifact="io.apicurio:apicurio-registry-app:$APICURIO_VERSION:tar.gz:all" -DoutputDirectory="$work" >&2)
 run=$(find "$work" -name quarkus-run.jar | head -1)
 [ -n "$run" ] || { echo "provision-registry: quarkus-run.jar not found in the unpacked archive" >&2; exit 1; }
 echo "$(dirname "$run")" > "$work/.app-dir"
