@@ -37,6 +37,8 @@ test('429, 5xx, dropped connections and stalls lose nothing and duplicate nothin
     retryAfterSeconds: 0,
     stallMs: 2500,
     stallApply: true,
+    // every kind at least once, whatever the timing, before the random ones
+    script: [{ fault: '429' }, { fault: '500' }, { fault: '502' }, { fault: '503' }, { fault: 'drop-before' }, { fault: 'drop-after' }, { fault: 'stall' }],
   });
   const config = sinkConfig(k, emu.url, [topic], { batch: { maxDocuments: 100, lingerMs: 10 }, rockset: { requestTimeoutMs: 1000 } });
   const sink = startSinkProcess(config);

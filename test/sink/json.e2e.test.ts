@@ -130,7 +130,7 @@ test('order within a partition holds while partitions are written in parallel an
   t.after(() => emu.close());
   const topic = await k.createTopic('json-order', { partitions: 4 });
   // Jitter makes overlapping requests finish out of order: only strictly ordered writes end on the last version.
-  await emu.admin.updateFaults({ latencyMs: 5, jitterMs: 40, probabilities: { '503': 0.2, 'drop-after': 0.1 } });
+  await emu.admin.updateFaults({ latencyMs: 5, jitterMs: 40, probabilities: { '503': 0.2, 'drop-after': 0.1 }, script: [{ fault: '503' }, { fault: 'drop-after' }] });
   const messages = [];
   for (let v = 1; v <= 50; v++) for (let p = 0; p < 4; p++) messages.push({ key: `key-${p}`, partition: p, value: JSON.stringify({ v, p }) });
   await produce(k, topic, messages);
