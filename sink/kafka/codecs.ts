@@ -3,7 +3,7 @@
 // consumer. These are pure JS / Node builtins, so the image needs no native addons.
 //
 // Every codec must read what Kafka's Java client (and librdkafka) writes, and write
-// what the Java client reads, because both sides of a topic may be Java.
+// what the Java client reads: whoever is on the other side of a topic may be Java.
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import kafkajs from 'kafkajs';

@@ -55,7 +55,7 @@ test("Kafka's own Java console producer writes records kafkajs reads", async () 
   await k.runTool('org.apache.kafka.tools.ConsoleProducer', [
     '--bootstrap-server', k.bootstrap, '--topic', topic,
     '--property', 'parse.key=true', '--property', 'key.separator=\t',
-    '--producer-property', 'compression.type=gzip',
+    '--compression-codec', 'gzip',
   ], { input: lines });
   const got = await consumeAll(topic, 20);
   assert.deepEqual(got.map((m) => m.key), Array.from({ length: 20 }, (_, i) => `key-${i}`));

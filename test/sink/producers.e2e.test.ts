@@ -18,7 +18,7 @@ for (const codec of ['gzip', 'snappy', 'lz4', 'zstd'] as const) {
     await k.runTool('org.apache.kafka.tools.ConsoleProducer', [
       '--bootstrap-server', k.bootstrap, '--topic', topic,
       '--property', 'parse.key=true', '--property', 'key.separator=\t',
-      '--producer-property', `compression.type=${codec}`,
+      '--compression-codec', codec,
       '--producer-property', 'linger.ms=50', '--producer-property', 'batch.size=65536',
     ], { input: lines });
     const config = sinkConfig(k, emu.url, [topic]);
