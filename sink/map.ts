@@ -11,6 +11,8 @@ export interface MapOptions {
   collectionFor(topic: string): string;
   /** Turns a record value into a document; JSON unless a registry format says otherwise. */
   decode?: (value: Buffer, record: SinkRecord) => unknown;
+  /** Turns a record key into an `_id`; the key's UTF-8 text unless a registry format says otherwise. Throws DecodeError. */
+  keyId?: (key: Buffer) => string | undefined;
 }
 
 export class MappingError extends Error {
@@ -86,22 +88,44 @@ function jsonKind(v: unknown): string {
   return typeof v;
 }
 
+function idFromKey(r: SinkRecord, opts: MapOptions): string | undefined {
+  if (r.key === null || r.key.length === 0) return undefined;
+  return opts.keyId ? opts.keyId(r.key) : keyToId(r.key);
+}
+
 function documentId(r: SinkRecord, doc: Record<string, unknown> | undefined, opts: MapOptions): string {
   const { idSource } = opts.documents;
   if (idSource === 'document' && doc && typeof doc._id === 'string' && doc._id !== '') return doc._id;
   if (idSource !== 'coordinates') {
-    const fromKey = keyToId(r.key);
+    const fromKey = idFromKey(r, opts);
     if (fromKey !== undefined) return fromKey;
   }
   return coordinatesId(r);
 }
 
+/** A field by name, or by a dotted path into nested objects when no field has the whole name. */
+function fieldValue(doc: Record<string, unknown>, name: string): { found: boolean; value?: unknown } {
+  if (Object.hasOwn(doc, name)) return { found: true, value: doc[name] };
+  let at: unknown = doc;
+  for (const part of name.split('.')) {
+    if (!isPlainObject(at) || !Object.hasOwn(at, part)) return { found: false };
+    at = at[part];
+  }
+  return { found: true, value: at };
+}
+
 export function mapRecord(r: SinkRecord, opts: MapOptions): Action {
   const collection = opts.collectionFor(r.topic);
   if (r.value === null) {
-    // With coordinates as _id no document is named by the key, so there is nothing a tombstone could delete.
-    const id = opts.documents.idSource === 'coordinates' ? undefined : keyToId(r.key);
     if (opts.documents.tombstones === 'ignore') return { kind: 'skip', offset: r.offset, reason: 'tombstone' };
+    // With coordinates as _id no document is named by the key, so there is nothing a tombstone could delete.
+    let id: string | undefined;
+    try {
+      id = opts.documents.idSource === 'coordinates' ? undefined : idFromKey(r, opts);
+    } catch (err) {
+      if (err instanceof DecodeError) return { kind: 'bad', offset: r.offset, stage: 'decode', errorClass: err.name, message: `key: ${err.message}` };
+      throw err;
+    }
     if (id === undefined) return { kind: 'skip', offset: r.offset, reason: opts.documents.idSource === 'coordinates' ? 'tombstone-with-coordinate-ids' : 'tombstone-without-key' };
     const json = JSON.stringify({ _id: id });
     return { kind: 'delete', offset: r.offset, collection, id, json, bytes: Buffer.byteLength(json) };
@@ -116,8 +140,9 @@ export function mapRecord(r: SinkRecord, opts: MapOptions): Action {
       const ms = Number(r.timestamp);
       if (Number.isFinite(ms) && ms >= 0) out._event_time = ms * 1000;
     } else if (eventTime === 'field' && eventTimeField) {
-      if (!Object.hasOwn(doc, eventTimeField)) throw new MappingError(`the document has no field "${eventTimeField}" (documents.eventTimeField)`);
-      out._event_time = toEventTimeMicros(doc[eventTimeField], `field "${eventTimeField}"`);
+      const field = fieldValue(doc, eventTimeField);
+      if (!field.found) throw new MappingError(`the document has no field "${eventTimeField}" (documents.eventTimeField)`);
+      out._event_time = toEventTimeMicros(field.value, `field "${eventTimeField}"`);
     }
     const json = JSON.stringify(out);
     return { kind: 'upsert', offset: r.offset, collection, id, json, bytes: Buffer.byteLength(json) };

@@ -24,6 +24,12 @@ export interface DeadLetter {
 export interface PipelineDeps {
   config: SinkConfig;
   mapOptions: MapOptions;
+  /**
+   * Fetches what decoding the records needs (writer schemas). Throws
+   * RegistryUnavailable while it cannot: the batch then waits and retries, since
+   * an outage is not bad data.
+   */
+  prepare?: (records: SinkRecord[]) => Promise<void>;
   write(req: WriteRequest, signal: AbortSignal): Promise<WriteOutcome>;
   deadLetter?: (letters: DeadLetter[]) => Promise<void>;
   metrics: SinkMetrics;
@@ -80,9 +86,10 @@ export class Pipeline {
     const labels = { topic: b.topic, partition: String(b.partition) };
     metrics.recordsConsumed.inc({ topic: b.topic }, b.records.length);
     const byOffset = new Map(b.records.map((r) => [r.offset, r]));
-    const actions = b.records.map((r) => mapRecord(r, this.#d.mapOptions));
     const heartbeats = setInterval(() => b.heartbeat().catch(() => {}), Math.max(500, config.kafka.heartbeatIntervalMs));
     try {
+      await this.#prepare(b);
+      const actions = b.records.map((r) => mapRecord(r, this.#d.mapOptions));
       let end = next(b.lastOffset);
       let stopAt: Extract<Action, { kind: 'bad' }> | undefined;
       const bad = actions.filter((a): a is Extract<Action, { kind: 'bad' }> => a.kind === 'bad');
@@ -131,6 +138,22 @@ export class Pipeline {
       throw err;
     } finally {
       clearInterval(heartbeats);
+    }
+  }
+
+  async #prepare(b: PartitionBatch): Promise<void> {
+    const { prepare, stopping } = this.#d;
+    if (!prepare) return;
+    for (let attempt = 1; ; attempt++) {
+      if (stopping.aborted) throw new BatchAbandoned('the sink is stopping');
+      if (!b.isActive()) throw new BatchAbandoned('partition revoked');
+      try {
+        await prepare(b.records);
+        return;
+      } catch (err) {
+        if ((err as Error).name !== 'RegistryUnavailable') throw err;
+        await this.#backoff(attempt, 'schema-registry', (err as Error).message, b, undefined, false);
+      }
     }
   }
 
@@ -217,14 +240,15 @@ export class Pipeline {
     return rejected;
   }
 
-  async #backoff(attempt: number, cause: string, message: string, b: PartitionBatch, afterMs?: number): Promise<void> {
+  async #backoff(attempt: number, cause: string, message: string, b: PartitionBatch, afterMs?: number, limited = true): Promise<void> {
     const { config, metrics, log, stopping } = this.#d;
     metrics.retries.inc({ cause });
-    if (config.retry.maxRetries >= 0 && attempt > config.retry.maxRetries) {
+    // An unreachable registry is waited out however long it takes: giving up would only restart the sink into the same wait.
+    if (limited && config.retry.maxRetries >= 0 && attempt > config.retry.maxRetries) {
       throw new FatalSinkError(`gave up after ${config.retry.maxRetries} retries (retry.maxRetries): ${message}`);
     }
     const wait = backoffMs(attempt - 1, config.retry, this.#random, afterMs);
-    log.warn({ topic: b.topic, partition: b.partition, attempt, cause, waitMs: wait, reason: message }, 'write failed; retrying');
+    log.warn({ topic: b.topic, partition: b.partition, attempt, cause, waitMs: wait, reason: message }, cause === 'schema-registry' ? 'schema registry unavailable; retrying' : 'write failed; retrying');
     // The heartbeat interval keeps running while we wait, so a long outage does not cost the group membership.
     await this.#sleep(wait, stopping);
   }

@@ -16,6 +16,9 @@ import { deadLetterWriter } from './dlq.ts';
 import { FatalSinkError } from './errors.ts';
 import { registerCompressionCodecs } from './kafka/codecs.ts';
 import type { SinkRecord } from './record.ts';
+import { RegistryDecoder, canonicalKey } from './decode/registry.ts';
+import { DecodeError } from './decode/json.ts';
+import type { MapOptions } from './map.ts';
 
 export interface RunningSink {
   /** Port of /metrics, /healthz, /readyz. */
@@ -67,9 +70,11 @@ export async function startSink(loaded: LoadedConfig, log: Logger): Promise<Runn
     await ensureTopic(kafka, dlqTopic, log);
   }
 
+  const { mapOptions, prepare } = decoding(config, secrets);
   const pipeline = new Pipeline({
     config,
-    mapOptions: { documents: config.documents, collectionFor: collectionRouter(config) },
+    mapOptions,
+    prepare,
     write: (req, signal) => client.write(req, signal),
     deadLetter: producer && dlqTopic ? deadLetterWriter(producer, dlqTopic, config.kafka.groupId) : undefined,
     metrics,
@@ -183,8 +188,34 @@ export async function startSink(loaded: LoadedConfig, log: Logger): Promise<Runn
       }
     },
   });
-  log.info({ topics: config.kafka.topics ?? config.kafka.topicPattern, groupId: config.kafka.groupId, rockset: config.rockset.apiServer, workspace: config.rockset.workspace }, 'sink started');
+  log.info({ httpPort: http.port, topics: config.kafka.topics ?? config.kafka.topicPattern, groupId: config.kafka.groupId, rockset: config.rockset.apiServer, workspace: config.rockset.workspace }, 'sink started');
   return { httpPort: http.port, stopped, stop: () => stop(0) };
+}
+
+/** How values and keys are decoded: plain JSON and UTF-8 keys, or through the schema registry. */
+function decoding(config: SinkConfig, secrets: LoadedConfig['secrets']): { mapOptions: MapOptions; prepare?: (records: SinkRecord[]) => Promise<void> } {
+  const mapOptions: MapOptions = { documents: config.documents, collectionFor: collectionRouter(config) };
+  const { value, key } = config.format;
+  if (!config.schemaRegistry || (value === 'json' && key === 'string')) return { mapOptions };
+  const registry = new RegistryDecoder({
+    url: config.schemaRegistry.url,
+    username: config.schemaRegistry.username,
+    password: secrets.registryPassword,
+    requestTimeoutMs: config.schemaRegistry.requestTimeoutMs,
+  });
+  if (value !== 'json') mapOptions.decode = (buf) => registry.decode(buf, value);
+  if (key !== 'string') {
+    mapOptions.keyId = (buf) => {
+      try {
+        return canonicalKey(registry.decode(buf, key === 'json' ? 'json' : key));
+      } catch (err) {
+        if (err instanceof DecodeError) throw new DecodeError(`key: ${err.message}`);
+        throw err;
+      }
+    };
+  }
+  const prepare = (records: SinkRecord[]) => registry.prepare(records.flatMap((r) => [value === 'json' ? null : r.value, key === 'string' ? null : r.key]));
+  return { mapOptions, prepare };
 }
 
 async function ensureTopic(kafka: Kafka, topic: string, log: Logger): Promise<void> {

@@ -9,6 +9,7 @@ import type { SinkConfig } from './schema.ts';
 export interface Secrets {
   apiKey: string;
   saslPassword?: string;
+  registryPassword?: string;
 }
 
 export interface LoadedConfig {
@@ -69,6 +70,11 @@ export function loadConfig(argv: string[] = process.argv.slice(2), env: NodeJS.P
     const password = readSecret(config.kafka.sasl.passwordFile, 'KAFKA_SASL_PASSWORD', env, 'kafka.sasl.passwordFile');
     if (!password) throw new ConfigError(['kafka.sasl: no password. Set env KAFKA_SASL_PASSWORD, or kafka.sasl.passwordFile to a file holding it']);
     secrets.saslPassword = password;
+  }
+  if (config.schemaRegistry?.username) {
+    const password = readSecret(config.schemaRegistry.passwordFile, 'SCHEMA_REGISTRY_PASSWORD', env, 'schemaRegistry.passwordFile');
+    if (!password) throw new ConfigError(['schemaRegistry.username: no password. Set env SCHEMA_REGISTRY_PASSWORD, or schemaRegistry.passwordFile to a file holding it']);
+    secrets.registryPassword = password;
   }
   return { config, secrets, source };
 }

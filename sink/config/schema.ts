@@ -77,7 +77,7 @@ export const DocumentsSchema = Type.Object(
       default: 'timestamp',
       description: 'timestamp: the record timestamp; field: eventTimeField of the document; none: leave _event_time alone',
     }),
-    eventTimeField: Type.Optional(Type.String({ minLength: 1 })),
+    eventTimeField: Type.Optional(Type.String({ minLength: 1, description: 'A field of the decoded value; a.b.c names a nested field' })),
     tombstones: Type.Union([Type.Literal('delete'), Type.Literal('ignore')], { default: 'delete' }),
   },
   { additionalProperties: false },
@@ -91,6 +91,29 @@ export const ErrorsSchema = Type.Object(
   { additionalProperties: false },
 );
 
+const ValueFormat = Type.Union([Type.Literal('json'), Type.Literal('avro'), Type.Literal('protobuf'), Type.Literal('jsonschema'), Type.Literal('auto')]);
+
+export const FormatSchema = Type.Object(
+  {
+    value: Type.Union([...ValueFormat.anyOf], {
+      default: 'json',
+      description: 'json: plain JSON; avro | protobuf | jsonschema: Confluent-framed through schemaRegistry; auto: framed records through the registry, plain JSON otherwise',
+    }),
+    key: Type.Union([Type.Literal('string'), ...ValueFormat.anyOf], { default: 'string', description: 'string: the key bytes as UTF-8; otherwise decoded like values and turned into a canonical string' }),
+  },
+  { additionalProperties: false },
+);
+
+export const SchemaRegistrySchema = Type.Object(
+  {
+    url: Type.String({ format: 'uri', pattern: '^https?://', description: 'Confluent-compatible Schema Registry API, e.g. http://registry:8081 or http://apicurio:8080/apis/ccompat/v7' }),
+    username: Type.Optional(Type.String({ minLength: 1, description: 'Basic auth user; the password comes from env SCHEMA_REGISTRY_PASSWORD or passwordFile' })),
+    passwordFile: Type.Optional(Type.String({ minLength: 1 })),
+    requestTimeoutMs: Type.Integer({ minimum: 100, maximum: 120_000, default: 10_000 }),
+  },
+  { additionalProperties: false },
+);
+
 export const SinkConfigSchema = Type.Object(
   {
     kafka: KafkaSchema,
@@ -99,6 +122,8 @@ export const SinkConfigSchema = Type.Object(
     retry: Type.Optional(Type.Composite([RetrySchema], { additionalProperties: false, default: {} })),
     documents: Type.Optional(Type.Composite([DocumentsSchema], { additionalProperties: false, default: {} })),
     errors: Type.Optional(Type.Composite([ErrorsSchema], { additionalProperties: false, default: {} })),
+    format: Type.Optional(Type.Composite([FormatSchema], { additionalProperties: false, default: {} })),
+    schemaRegistry: Type.Optional(SchemaRegistrySchema),
     http: Type.Optional(Type.Object({ port: Type.Integer({ minimum: 0, maximum: 65535, default: 9090 }), host: Type.String({ default: '0.0.0.0' }) }, { additionalProperties: false, default: {}, description: '/metrics, /healthz, /readyz' })),
     shutdownTimeoutMs: Type.Integer({ minimum: 1000, maximum: 600_000, default: 30_000 }),
     logLevel: Type.Union([Type.Literal('fatal'), Type.Literal('error'), Type.Literal('warn'), Type.Literal('info'), Type.Literal('debug'), Type.Literal('trace')], { default: 'info' }),
@@ -110,7 +135,8 @@ export const SinkConfigSchema = Type.Object(
 export type SinkConfigInput = Static<typeof SinkConfigSchema>;
 
 /** The configuration after defaults: every section present. */
-export type SinkConfig = Omit<SinkConfigInput, 'batch' | 'retry' | 'documents' | 'errors' | 'http'> & {
+export type SinkConfig = Omit<SinkConfigInput, 'batch' | 'retry' | 'documents' | 'errors' | 'http' | 'format'> & {
+  format: Static<typeof FormatSchema>;
   batch: Static<typeof BatchSchema>;
   retry: Static<typeof RetrySchema>;
   documents: Static<typeof DocumentsSchema>;

@@ -25,6 +25,7 @@ export class ConfigError extends Error {
 const SECRET_FIELDS: Record<string, string> = {
   'rockset.apiKey': 'put the key in env ROCKSET_API_KEY or in a file named by rockset.apiKeyFile (a mounted Secret)',
   'kafka.sasl.password': 'put the password in env KAFKA_SASL_PASSWORD or in a file named by kafka.sasl.passwordFile (a mounted Secret)',
+  'schemaRegistry.password': 'put the password in env SCHEMA_REGISTRY_PASSWORD or in a file named by schemaRegistry.passwordFile (a mounted Secret)',
 };
 
 function fieldOf(instancePath: string, extra?: string): string {
@@ -82,6 +83,7 @@ function describe(errors: ErrorObject[]): string[] {
 function crossFieldProblems(c: SinkConfig): string[] {
   const p: string[] = [];
   const { kafka, rockset, documents, errors, retry } = c;
+  c.format ??= { value: 'json', key: 'string' };
   if (!kafka.topics === !kafka.topicPattern) {
     p.push('kafka.topics / kafka.topicPattern: set exactly one of them (a list of topics, or a regular expression)');
   }
@@ -111,6 +113,10 @@ function crossFieldProblems(c: SinkConfig): string[] {
   }
   if (documents.eventTime === 'field' && !documents.eventTimeField) {
     p.push('documents.eventTimeField: is required when documents.eventTime is "field". Name the document field holding the event time');
+  }
+  const needsRegistry = (['value', 'key'] as const).filter((k) => !['json', 'string'].includes(c.format[k]));
+  if (needsRegistry.length && !c.schemaRegistry) {
+    p.push(`schemaRegistry.url: is required when format.${needsRegistry[0]} is "${c.format[needsRegistry[0]!]}". Add the registry's URL, or use format json`);
   }
   if (retry.maxBackoffMs < retry.initialBackoffMs) {
     p.push(`retry.maxBackoffMs: is ${retry.maxBackoffMs}, below retry.initialBackoffMs (${retry.initialBackoffMs}). Raise it`);

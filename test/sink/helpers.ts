@@ -75,7 +75,7 @@ export async function committedOffsets(k: TestKafka, groupId: string, topic: str
   }
 }
 
-export async function produce(k: TestKafka, topic: string, messages: { key?: string | null; value: string | Buffer | null; partition?: number; timestamp?: string; headers?: Record<string, string> }[]): Promise<void> {
+export async function produce(k: TestKafka, topic: string, messages: { key?: string | Buffer | null; value: string | Buffer | null; partition?: number; timestamp?: string; headers?: Record<string, string> }[]): Promise<void> {
   const producer = k.kafka.producer();
   await producer.connect();
   try {

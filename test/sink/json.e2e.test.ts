@@ -168,3 +168,35 @@ test('the API key never appears in any log line, and bad configuration names the
   assert.ok(wrongKey.lines.some((l) => /HTTP 401/.test(l) && /API key was refused/.test(l)), wrongKey.lines.join('\n'));
   assert.ok(!wrongKey.lines.some((l) => l.includes('wrong-key-123')));
 });
+
+test('/metrics counts what happened, /healthz and /readyz answer; a missing collection stops the sink naming the fix', async (t) => {
+  const k = await testKafka();
+  const emu = await withEmulator();
+  t.after(() => emu.close());
+  const topic = await k.createTopic('json-metrics', { partitions: 2 });
+  await produce(k, topic, [
+    ...Array.from({ length: 10 }, (_, i) => ({ key: `m${i}`, value: `{"i":${i}}`, partition: i % 2 })),
+    { key: 'gone', value: null, partition: 0 },
+  ]);
+  const sink = startSinkProcess(sinkConfig(k, emu.url, [topic]));
+  t.after(() => stopSink(sink));
+  await waitForCount(emu, 10, 'events', 60_000, sink);
+  const started = sink.lines.map((l) => JSON.parse(l) as { msg?: string; httpPort?: number }).find((l) => l.msg === 'sink started');
+  assert.ok(started?.httpPort, 'the start line names the metrics port');
+  const base = `http://127.0.0.1:${started.httpPort}`;
+  await waitFor('the lag to reach 0 in /metrics', async () => {
+    const text = await (await fetch(`${base}/metrics`)).text();
+    return text.includes(`rockset_sink_partition_lag{topic="${topic}",partition="0"} 0`) && text.includes(`rockset_sink_partition_lag{topic="${topic}",partition="1"} 0`);
+  }, { timeoutMs: 30_000 });
+  const metrics = await (await fetch(`${base}/metrics`)).text();
+  assert.match(metrics, new RegExp(`rockset_sink_records_consumed_total\\{topic="${topic}"\\} 11`));
+  assert.match(metrics, new RegExp(`rockset_sink_records_written_total\\{topic="${topic}"\\} 11`), 'ten upserts and one delete acknowledged');
+  assert.match(metrics, /rockset_sink_request_seconds_bucket/);
+  assert.match(metrics, /rockset_sink_requests_in_flight 0/);
+  assert.equal((await fetch(`${base}/healthz`)).status, 200);
+  assert.equal((await fetch(`${base}/readyz`)).status, 200);
+
+  const missing = startSinkProcess(sinkConfig(k, emu.url, [topic], { rockset: { collection: 'nope' } }));
+  assert.equal(await missing.exited, 1);
+  assert.ok(missing.lines.some((l) => l.includes('HTTP 404') && l.includes('create it in Rockset')), missing.lines.slice(-5).join('\n'));
+});

@@ -64,6 +64,7 @@ describe('validateConfig: defaults', () => {
       retry: { initialBackoffMs: 200, maxBackoffMs: 30_000, multiplier: 2, maxRetries: -1 },
       documents: { idSource: 'key', eventTime: 'timestamp', tombstones: 'delete' },
       errors: { tolerance: 'none' },
+      format: { value: 'json', key: 'string' },
       http: { port: 9090, host: '0.0.0.0' },
       shutdownTimeoutMs: 30_000,
       logLevel: 'info',
@@ -335,5 +336,37 @@ describe('loadConfig', () => {
       assert.equal(loaded.secrets.apiKey, KEY);
       assert.equal(loaded.secrets.saslPassword, PASSWORD);
     }
+  });
+});
+
+describe('formats and the schema registry', () => {
+  test('json values and string keys are the defaults', () => {
+    assert.deepEqual(validateConfig(minimal()).format, { value: 'json', key: 'string' });
+  });
+
+  test('a registry format without schemaRegistry is refused, naming the field', () => {
+    const problems = problemsOf(withConfig({ format: { value: 'avro' } }));
+    assert.ok(problems.some((p) => p.startsWith('schemaRegistry.url: is required when format.value is "avro"')), problems.join('\n'));
+    const keyProblems = problemsOf(withConfig({ format: { key: 'protobuf' } }));
+    assert.ok(keyProblems.some((p) => p.includes('format.key is "protobuf"')), keyProblems.join('\n'));
+  });
+
+  test('unknown formats list the allowed ones', () => {
+    const problems = problemsOf(withConfig({ format: { value: 'xml' } }));
+    assert.ok(problems.some((p) => p === 'format.value: is "xml". Use one of: json, avro, protobuf, jsonschema, auto'), problems.join('\n'));
+  });
+
+  test('a registry password in the configuration is refused without echoing it', () => {
+    const problems = problemsOf(withConfig({ format: { value: 'avro' }, schemaRegistry: { url: 'http://registry:8081', password: 'sr-SECRET-1' } }));
+    assert.ok(problems.some((p) => p.startsWith('schemaRegistry.password: secrets are not accepted')), problems.join('\n'));
+    assert.ok(!problems.join('\n').includes('sr-SECRET-1'));
+  });
+
+  test('the registry password comes from SCHEMA_REGISTRY_PASSWORD and stays out of the config', () => {
+    const json = JSON.stringify(withConfig({ format: { value: 'auto' }, schemaRegistry: { url: 'http://registry:8081', username: 'sink' } }));
+    const loaded = loadConfig([], { ROCKSET_SINK_CONFIG_JSON: json, ROCKSET_API_KEY: 'k', SCHEMA_REGISTRY_PASSWORD: 'sr-SECRET-2' });
+    assert.equal(loaded.secrets.registryPassword, 'sr-SECRET-2');
+    assert.ok(!JSON.stringify(loaded.config).includes('sr-SECRET-2'));
+    assert.throws(() => loadConfig([], { ROCKSET_SINK_CONFIG_JSON: json, ROCKSET_API_KEY: 'k' }), /SCHEMA_REGISTRY_PASSWORD/);
   });
 });

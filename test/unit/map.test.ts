@@ -306,3 +306,38 @@ describe('mapRecord: custom decode', () => {
     assert.equal(bad(mapRecord(record(), options({}, { decode: () => 'text' }))).stage, 'map');
   });
 });
+
+describe('nested event-time fields and decoded keys', () => {
+  const documents = { idSource: 'key' as const, eventTime: 'field' as const, eventTimeField: 'meta.at', tombstones: 'delete' as const };
+  const rec = (value: string, key: Buffer | null = Buffer.from('k')) => ({ topic: 't', partition: 0, offset: '5', key, value: Buffer.from(value), timestamp: '0', headers: {} });
+
+  test('a dotted eventTimeField reads a nested field', () => {
+    const a = mapRecord(rec('{"meta":{"at":1700000000000}}'), { documents, collectionFor: () => 'c' });
+    assert.equal(a.kind, 'upsert');
+    assert.equal(JSON.parse((a as { json: string }).json)._event_time, 1700000000000000);
+  });
+
+  test('a field whose name holds the dots wins over the path', () => {
+    const a = mapRecord(rec('{"meta.at":1000,"meta":{"at":2000}}'), { documents, collectionFor: () => 'c' });
+    assert.equal(JSON.parse((a as { json: string }).json)._event_time, 1000000);
+  });
+
+  test('a missing nested field is a bad record naming it', () => {
+    const a = mapRecord(rec('{"meta":{}}'), { documents, collectionFor: () => 'c' });
+    assert.equal(a.kind, 'bad');
+    assert.match((a as { message: string }).message, /no field "meta\.at"/);
+  });
+
+  test('keyId decides the _id; its DecodeError makes a bad record, also for tombstones', () => {
+    const keyId = (k: Buffer) => {
+      if (k[0] === 0) return `decoded-${k.length}`;
+      throw new DecodeError('key: not framed');
+    };
+    const opts = { documents: { ...documents, eventTime: 'none' as const }, collectionFor: () => 'c', keyId };
+    const ok = mapRecord(rec('{}', Buffer.from([0, 1, 2])), opts);
+    assert.equal((ok as { id: string }).id, 'decoded-3');
+    assert.equal(mapRecord(rec('{}', Buffer.from('x')), opts).kind, 'bad');
+    const tomb = mapRecord({ ...rec('{}', Buffer.from('x')), value: null }, opts);
+    assert.equal(tomb.kind, 'bad');
+  });
+});
