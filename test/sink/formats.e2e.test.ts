@@ -4,6 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SchemaType } from '@kafkajs/confluent-schema-registry';
+import protobuf from 'protobufjs';
 import { WS, API_KEY, committedOffsets, produce, sinkConfig, startSinkProcess, stopSink, testKafka, waitForCount, withEmulator } from './helpers.ts';
 import { testRegistry } from '../harness/test-registry.ts';
 import { waitFor } from '../harness/ports.ts';
@@ -178,11 +179,17 @@ message Event {
   const pid = (await reg.registry.register({ type: SchemaType.PROTOBUF, schema: proto }, { subject: `${protoTopic}-value` })).id;
   const jsonSchema = { type: 'object', properties: { id: { type: 'integer' }, name: { type: 'string' } } };
   const jid = (await reg.registry.register({ type: SchemaType.JSON, schema: JSON.stringify(jsonSchema) }, { subject: `${jsonTopic}-value` })).id;
-  // Confluent's serializers write message indexes after the schema id ([0] is the single byte 0); this
-  // client library does not, so they are put in here as a Java producer would write them.
-  const libraryFramed = await reg.registry.encode(pid, { id: 12, name: 'proto', at: { seconds: 1656495125, nanos: 234000000 }, tags: ['x', 'y'] });
-  const confluentFramed = Buffer.concat([libraryFramed.subarray(0, 5), Buffer.from([0]), libraryFramed.subarray(5)]);
-  await produce(k, protoTopic, [{ key: 'p1', value: confluentFramed }]);
+  // Framed as Confluent's Java serializer frames it: magic 0, schema id, message indexes ([0] is the
+  // single byte 0), payload. The client library writes no message indexes and cannot resolve
+  // google/protobuf imports, so protobufjs encodes here.
+  const root = new protobuf.Root();
+  root.addJSON(protobuf.common.get('google/protobuf/timestamp.proto')!.nested!);
+  protobuf.parse(proto, root);
+  const Event = root.lookupType('test.formats.Event');
+  const payload = Buffer.from(Event.encode(Event.fromObject({ id: 12, name: 'proto', at: { seconds: 1656495125, nanos: 234000000 }, tags: ['x', 'y'] })).finish());
+  const header = Buffer.alloc(5);
+  header.writeUInt32BE(pid, 1);
+  await produce(k, protoTopic, [{ key: 'p1', value: Buffer.concat([header, Buffer.from([0]), payload]) }]);
   await produce(k, jsonTopic, [{ key: 'j1', value: await reg.registry.encode(jid, { id: 7, name: 'json' }) }]);
   const pSink = startSinkProcess(sinkConfig(k, emu.url, [protoTopic], registryConfig(reg.url, { value: 'protobuf' })), TZ_ENV);
   t.after(() => stopSink(pSink));
