@@ -3,62 +3,55 @@
 //
 // avsc parses and validates the writer schema (names, namespaces, references,
 // unions, logical-type annotations); the bytes are then read by a tree of
-// closures compiled once per schema, which writes the Rockset form directly:
+// closures compiled once per schema, which builds the Rockset form directly:
 // no intermediate avsc values, no per-long Buffer, no schema walk per value.
 //
-// Avro (writer schema)                   -> JSON in the Rockset document
-// -------------------------------------- -- ----------------------------------------------------------------
-// null                                   -> null
-// boolean                                -> true / false (a byte other than 0 or 1 is a decode error)
-// int                                    -> number
-// long                                   -> number when a safe integer (|v| <= 2^53-1), else its exact
-//                                           digits (JSON.rawJSON: JSON.stringify writes 9223372036854775807)
-// float, double                          -> number (float widened exactly: 0.1f -> 0.10000000149011612);
-//                                           NaN, Infinity, -Infinity -> null (JSON cannot hold them)
-// string                                 -> string (invalid UTF-8 becomes U+FFFD, as in avsc and Java)
-// bytes, fixed                           -> base64 string
-// enum                                   -> the symbol, a string
-// array                                  -> array
-// map                                    -> object (a repeated key: the last one wins)
-// record, error                          -> object with every field, in schema order (a null stays null)
-// union                                  -> the chosen branch's value, mapped by that branch's rules;
-//                                           the null branch -> null
-// timestamp-millis (long)                -> {"__rockset_type":"timestamp","value":<µs>}, µs = ms*1000 exactly
-// timestamp-micros (long)                -> {"__rockset_type":"timestamp","value":<µs>}
-// timestamp-nanos (long)                 -> {"__rockset_type":"timestamp","value":<floor(ns/1000)>}
-//                                           (truncated toward negative infinity: -1 ns -> -1 µs)
-//                                           (µs beyond 2^53, e.g. year 9999 in ms*1000, as exact digits)
-// local-timestamp-millis/-micros/-nanos  -> {"__rockset_type":"datetime","value":"YYYY-MM-DDTHH:MM:SS.ffffff"}
-//   (long)                                  (no zone, always 6 fraction digits; nanos floored to µs)
-// date (int)                             -> {"__rockset_type":"date","value":"YYYY-MM-DD"}
-// time-millis (int)                      -> {"__rockset_type":"time","value":"HH:MM:SS.mmm"}
-// time-micros (long)                     -> {"__rockset_type":"time","value":"HH:MM:SS.ffffff"}
-//                                           (a time of day < 0 or >= 24 h is a decode error: bad record)
-// decimal (bytes or fixed)               -> string, exactly `scale` fraction digits: "123.45", "-0.005",
-//                                           "42" (scale 0), "0.00". A string because the value must stay
-//                                           exact: a JSON number would be read as a double by Rockset.
-//                                           Precision is not enforced on read (as in Java).
-// uuid (string)                          -> the string as is
-// uuid (fixed 16)                        -> "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx", lowercase
-// any other logicalType (duration,       -> the underlying type's mapping
-//   big-decimal, custom), or an invalid
-//   one (e.g. timestamp-millis on an int,
-//   decimal scale > precision)
+// | Avro (writer schema) | JSON in the Rockset document |
+// |---|---|
+// | null | null |
+// | boolean | true / false (a byte other than 0 or 1 is a decode error) |
+// | int | number |
+// | long | number when a safe integer (abs <= 2^53-1), else its exact digits (JSON.rawJSON, e.g. 9223372036854775807) |
+// | float, double | number; a float is widened exactly (0.1f -> 0.10000000149011612); NaN, Infinity, -Infinity -> null (JSON cannot hold them) |
+// | string | string (invalid UTF-8 becomes U+FFFD, as in avsc and Java) |
+// | bytes, fixed | base64 string |
+// | enum | the symbol (string) |
+// | array | array |
+// | map | object (a key repeated in the payload: the last one wins) |
+// | record, error | object with every field in schema order; a null field stays present as null |
+// | union | the chosen branch's value, mapped by that branch's rules; the null branch -> null |
+// | timestamp-millis (long) | {"__rockset_type":"timestamp","value":µs}, µs = ms × 1000 exactly |
+// | timestamp-micros (long) | {"__rockset_type":"timestamp","value":µs} |
+// | timestamp-nanos (long) | {"__rockset_type":"timestamp","value":µs}, µs = floor(ns / 1000) (toward negative infinity: -1 ns -> -1 µs) |
+// | local-timestamp-millis, -micros, -nanos (long) | {"__rockset_type":"datetime","value":"YYYY-MM-DDTHH:MM:SS.ffffff"} (no zone, always 6 fraction digits, nanos floored) |
+// | date (int) | {"__rockset_type":"date","value":"YYYY-MM-DD"} |
+// | time-millis (int) | {"__rockset_type":"time","value":"HH:MM:SS.mmm"}; outside [0, 24 h): decode error (bad record) |
+// | time-micros (long) | {"__rockset_type":"time","value":"HH:MM:SS.ffffff"}; outside [0, 24 h): decode error (bad record) |
+// | decimal (bytes or fixed) | string with exactly `scale` fraction digits: "123.45", "-0.005", "0.00", "42" (scale 0) |
+// | uuid (string) | the string as is |
+// | uuid (fixed 16) | "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx", lowercase hex |
+// | other logicalTypes (duration, big-decimal, custom), invalid ones (timestamp-millis on an int, decimal scale > precision...) | the underlying type's mapping |
+//
+// Timestamp values (µs) beyond 2^53, e.g. 9999-12-31 in timestamp-millis,
+// are written as their exact digits too. Decimals are strings because they
+// must stay exact: a JSON number would be read as a double by Rockset; the
+// precision is not enforced on read (as in Java). A logicalType on a named
+// type (a decimal fixed) also applies where that name is referenced; one on
+// a record field rather than on its type is ignored, as the spec says.
 //
 // Dates and times come from integer civil-from-days arithmetic (Howard
-// Hinnant's algorithm), never from Date or the local time zone: pre-1970
-// values are floored (-1 ms is 1969-12-31T23:59:59.999000), and the result
-// does not depend on TZ. Years outside 0000..9999 are written like
-// Date#toISOString does: sign and six digits (+010000-01-01, -000001-12-31).
+// Hinnant's algorithm), never from Date or the local time zone: the result
+// does not depend on TZ, and pre-1970 values are floored (-1 ms is
+// 1969-12-31T23:59:59.999000). Years outside 0000..9999 are written as
+// Date#toISOString writes them: a sign and six digits (+010000-01-01).
 //
 // Bytes that do not decode with the schema throw AvroDecodeError: truncated
 // data, trailing bytes, a union or enum index out of range, a varint longer
-// than the type allows (int: 5 bytes/32 bits, long: 10 bytes/64 bits), a
-// negative length, a block count larger than the bytes left could hold (so
-// garbage cannot make the decoder spin or allocate), more than 1,000,000
-// items in an array or map whose items take no bytes (null, empty records),
-// a time of day out of range. A logicalType annotation on a named type (a
-// decimal fixed) also applies where that name is referenced, as in Java.
+// than its type (int: 32 bits, long: 64 bits), a negative length, a block
+// count larger than the bytes left could hold (so garbage cannot make the
+// decoder spin or allocate), more than 1,000,000 items in an array or map
+// whose items take no bytes (null, empty records), a time of day out of
+// range, nesting too deep for the stack.
 import avro from 'avsc';
 import type { Type as AvroType, types as avroTypes } from 'avsc';
 
@@ -589,21 +582,13 @@ function enumReader(symbols: readonly string[]): Reader {
  * shape, much faster than adding properties in a loop. Field names are Avro
  * names ([A-Za-z_][A-Za-z0-9_]*, checked by avsc) and quoted anyway; a field
  * named __proto__ uses a computed key so that it stays an own property.
+ * (avsc itself generates code the same way, so it needs no fallback here.)
  */
 function recordReader(names: string[], fields: Reader[]): Reader {
   const params = fields.map((_, i) => `r${i}`);
   const props = names.map((name, i) => `${name === '__proto__' ? `[${JSON.stringify(name)}]` : JSON.stringify(name)}: r${i}()`);
-  try {
-    const make = new Function(...params, `return function readRecord() { return { ${props.join(', ')} }; };`) as (...readers: Reader[]) => Reader;
-    return make(...fields);
-  } catch {
-    // Code generation disabled (--disallow-code-generation-from-strings): a loop.
-    return () => {
-      const out: Record<string, unknown> = {};
-      for (let i = 0; i < fields.length; i++) Object.defineProperty(out, names[i]!, { value: fields[i]!(), enumerable: true, writable: true, configurable: true });
-      return out;
-    };
-  }
+  const make = new Function(...params, `return function readRecord() { return { ${props.join(', ')} }; };`) as (...readers: Reader[]) => Reader;
+  return make(...fields);
 }
 
 interface Node {
