@@ -8,14 +8,12 @@
 // a value that does not match it is still a valid document (the producer's
 // serializer validates, if configured to), so only bytes that are not UTF-8 JSON
 // are bad records. The schema text is checked to be JSON when compiled.
-import { parseJsonExact } from './json.ts';
+import { decodeJsonValue } from './json.ts';
 
 /** A payload that is not UTF-8 JSON. */
 export class JsonSchemaDecodeError extends Error {
   override name = 'JsonSchemaDecodeError';
 }
-
-const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** Builds the decoder for a JSON Schema text; throws JsonSchemaDecodeError if the schema text is not JSON. */
 export function compileJsonSchemaDecoder(schemaText: string): (payload: Buffer) => unknown {
@@ -29,16 +27,10 @@ export function compileJsonSchemaDecoder(schemaText: string): (payload: Buffer) 
     throw new JsonSchemaDecodeError('the JSON Schema is neither an object nor a boolean');
   }
   return (payload: Buffer): unknown => {
-    let text: string;
     try {
-      text = utf8.decode(payload);
-    } catch {
-      throw new JsonSchemaDecodeError('the JSON Schema payload is not valid UTF-8, so it cannot be JSON');
-    }
-    try {
-      return parseJsonExact(text);
+      return decodeJsonValue(payload);
     } catch (err) {
-      throw new JsonSchemaDecodeError(`the JSON Schema payload is not valid JSON (${(err as Error).message})`);
+      throw new JsonSchemaDecodeError((err as Error).message.replace(/^the value/, 'the JSON Schema payload'));
     }
   };
 }

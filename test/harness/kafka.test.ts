@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { testKafka } from './test-kafka.ts';
-import { pidAlive } from './kafka.ts';
+import { pidAlive } from './processes.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 

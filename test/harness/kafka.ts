@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel } from 'kafkajs';
 import { freePort, waitFor } from './ports.ts';
+import { reapStale } from './processes.ts';
 
 const execFileP = promisify(execFile);
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -66,45 +67,6 @@ function installExitHooks(): void {
   }
 }
 
-/** True for a running process; a zombie (dead, not yet reaped by its new parent) counts as gone. */
-export function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
-}
-
-/** Removes brokers and data left behind by runs that were killed before they could clean up. */
-function reapStale(): void {
-  const tmp = os.tmpdir();
-  for (const name of fs.readdirSync(tmp)) {
-    if (!name.startsWith(DATA_PREFIX)) continue;
-    const dir = path.join(tmp, name);
-    const read = (f: string) => Number(fs.readFileSync(path.join(dir, f), 'utf8'));
-    let owner = NaN;
-    try {
-      owner = read('owner.pid');
-    } catch {
-      // unreadable: a start that died before writing it; fall through and reap
-    }
-    if (Number.isInteger(owner) && pidAlive(owner)) continue;
-    try {
-      const broker = read('broker.pid');
-      if (Number.isInteger(broker) && pidAlive(broker)) process.kill(broker, 'SIGKILL');
-    } catch {
-      // no broker was started
-    }
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-}
-
 /** Runs a Java tool from the broker's jars, e.g. `org.apache.kafka.tools.ProducerPerformance`. */
 export async function runKafkaTool(
   libsDir: string,
@@ -141,7 +103,7 @@ export async function startKafka(opts: StartKafkaOptions = {}): Promise<KafkaBro
   const libsDir = path.join(home, 'libs');
   const classpath = `${libsDir}/*`;
   installExitHooks();
-  reapStale();
+  reapStale(DATA_PREFIX, 'broker.pid');
 
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), DATA_PREFIX));
   fs.writeFileSync(path.join(dataDir, 'owner.pid'), String(process.pid));

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { SchemaType } from '@kafkajs/confluent-schema-registry';
 import { testRegistry } from './test-registry.ts';
 import { startRegistry } from './registry.ts';
-import { pidAlive } from './kafka.ts';
+import { pidAlive } from './processes.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const unique = (prefix: string) => `${prefix}-${randomBytes(4).toString('hex')}`;

@@ -43,7 +43,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, waitFor } from './ports.ts';
-import { pidAlive } from './kafka.ts';
+import { pidAlive, reapStale } from './processes.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const DATA_PREFIX = 'rso-registry-';
@@ -198,30 +198,6 @@ function installExitHooks(): void {
   }
 }
 
-/** Removes registries and temp directories left behind by runs killed before they could clean up. */
-function reapStale(): void {
-  const tmp = os.tmpdir();
-  for (const name of fs.readdirSync(tmp)) {
-    if (!name.startsWith(DATA_PREFIX)) continue;
-    const dir = path.join(tmp, name);
-    const read = (f: string) => Number(fs.readFileSync(path.join(dir, f), 'utf8'));
-    let owner = NaN;
-    try {
-      owner = read('owner.pid');
-    } catch {
-      // unreadable: a start that died before writing it; fall through and reap
-    }
-    if (Number.isInteger(owner) && pidAlive(owner)) continue;
-    try {
-      const jvm = read('registry.pid');
-      if (Number.isInteger(jvm) && pidAlive(jvm)) process.kill(jvm, 'SIGKILL');
-    } catch {
-      // no registry was started
-    }
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-}
-
 function signalRegistry(pid: number, signal: 'SIGSTOP' | 'SIGCONT'): void {
   if (!pid || !pidAlive(pid)) throw new Error(`no registry process ${pid} to ${signal === 'SIGSTOP' ? 'pause' : 'resume'}`);
   process.kill(pid, signal);
@@ -254,7 +230,7 @@ export async function startRegistry(opts: StartRegistryOptions = {}): Promise<Sc
   const { home, appDir } = await provisionRegistry();
   const java = opts.java ?? findJava();
   installExitHooks();
-  reapStale();
+  reapStale(DATA_PREFIX, 'registry.pid');
   const useCds = opts.classDataSharing ?? process.env.REGISTRY_CDS !== '0';
   let archive: string | undefined;
   if (useCds) {

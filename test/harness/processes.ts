@@ -1,0 +1,48 @@
+// Process bookkeeping shared by the harness's servers (Kafka, the registry): a
+// server's temp directory records its owner's pid and its own, so the next start
+// can reap what a killed run left behind.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+/** True for a running process; a zombie (dead, not yet reaped by its new parent) counts as gone. */
+export function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Removes `<tmp>/<prefix>*` directories whose owner (owner.pid) is dead, killing
+ * the server they name (serverPidFile) first if it still runs.
+ */
+export function reapStale(prefix: string, serverPidFile: string): void {
+  const tmp = os.tmpdir();
+  for (const name of fs.readdirSync(tmp)) {
+    if (!name.startsWith(prefix)) continue;
+    const dir = path.join(tmp, name);
+    const read = (f: string) => Number(fs.readFileSync(path.join(dir, f), 'utf8'));
+    let owner = NaN;
+    try {
+      owner = read('owner.pid');
+    } catch {
+      // unreadable: a start that died before writing it; fall through and reap
+    }
+    if (Number.isInteger(owner) && pidAlive(owner)) continue;
+    try {
+      const server = read(serverPidFile);
+      if (Number.isInteger(server) && pidAlive(server)) process.kill(server, 'SIGKILL');
+    } catch {
+      // no server was started
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
