@@ -4,6 +4,21 @@ import { loadConfig } from './config/load.ts';
 import { ConfigError } from './config/validate.ts';
 import { createLogger } from './log.ts';
 import { startSink } from './sink.ts';
+import fs from 'node:fs';
+
+/**
+ * Kubernetes shows a container's termination message in the pod status, where the
+ * operator reads why a worker stopped (the first word is the reason). Outside a pod
+ * the file does not exist, and that is fine.
+ */
+function writeTerminationMessage(text: string): void {
+  const path = process.env.TERMINATION_MESSAGE_PATH ?? '/dev/termination-log';
+  try {
+    fs.writeFileSync(path, Buffer.from(text).subarray(0, 4096));
+  } catch {
+    // not in a pod
+  }
+}
 
 let loaded;
 try {
@@ -11,6 +26,7 @@ try {
 } catch (err) {
   if (err instanceof ConfigError) {
     process.stderr.write(`rockset-sink: ${err.message}\n`);
+    writeTerminationMessage(`ConfigInvalid: ${err.message}`);
     process.exit(2);
   }
   throw err;
@@ -26,6 +42,8 @@ try {
     });
   }
   process.exitCode = await sink.stopped;
+  const failure = sink.failure();
+  if (failure) writeTerminationMessage(`${failure.reason}: ${failure.message}`);
   // Anything still open (a stuck socket) must not keep a stopped sink alive.
   setTimeout(() => process.exit(process.exitCode), 1000).unref();
 } catch (err) {

@@ -112,7 +112,7 @@ export class Pipeline {
           if (config.errors.tolerance === 'none') {
             const first = rejected[0]!;
             await b.commit(first.record.offset);
-            throw new FatalSinkError(`Rockset rejected the record at ${b.topic}/${b.partition}@${first.record.offset}: ${first.message}. With errors.tolerance=none the sink stops here; fix the record's producer, or set errors.tolerance=all with errors.deadLetterTopic`);
+            throw new FatalSinkError('BadRecord', `Rockset rejected the record at ${b.topic}/${b.partition}@${first.record.offset}: ${first.message}. With errors.tolerance=none the sink stops here; fix the record's producer, or set errors.tolerance=all with errors.deadLetterTopic`);
           }
           await this.#deadLetter(rejected);
         }
@@ -128,7 +128,7 @@ export class Pipeline {
         metrics.lag.set(labels, Math.max(0, Number(BigInt(b.highWatermark) - BigInt(end))));
       }
       if (stopAt) {
-        throw new FatalSinkError(`bad record at ${b.topic}/${b.partition}@${stopAt.offset} (${stopAt.stage}): ${stopAt.message}. With errors.tolerance=none the sink stops without committing past it; fix the record's producer, or set errors.tolerance=all with errors.deadLetterTopic to route bad records there`);
+        throw new FatalSinkError('BadRecord', `bad record at ${b.topic}/${b.partition}@${stopAt.offset} (${stopAt.stage}): ${stopAt.message}. With errors.tolerance=none the sink stops without committing past it; fix the record's producer, or set errors.tolerance=all with errors.deadLetterTopic to route bad records there`);
       }
     } catch (err) {
       if (err instanceof BatchAbandoned) {
@@ -159,7 +159,7 @@ export class Pipeline {
 
   async #deadLetter(letters: DeadLetter[]): Promise<void> {
     const { deadLetter, metrics, log } = this.#d;
-    if (!deadLetter) throw new FatalSinkError('a bad record needs errors.deadLetterTopic');
+    if (!deadLetter) throw new FatalSinkError('BadRecord', 'a bad record needs errors.deadLetterTopic');
     await deadLetter(letters);
     for (const l of letters) {
       metrics.recordsDeadLettered.inc({ topic: l.record.topic, stage: l.stage });
@@ -233,7 +233,8 @@ export class Pipeline {
         continue;
       }
       if (outcome.type === 'fatal') {
-        throw new FatalSinkError(`Rockset refused a write to ${config.rockset.workspace}.${req.collection}: ${outcome.message}`);
+        const reason = outcome.status === 401 || outcome.status === 403 ? 'AuthFailed' : outcome.status === 404 ? 'CollectionNotFound' : 'WriteRejected';
+        throw new FatalSinkError(reason, `Rockset refused a write to ${config.rockset.workspace}.${req.collection}: ${outcome.message}`);
       }
       await this.#backoff(++attempt, outcome.cause, outcome.message, b, outcome.afterMs);
     }
@@ -245,7 +246,7 @@ export class Pipeline {
     metrics.retries.inc({ cause });
     // An unreachable registry is waited out however long it takes: giving up would only restart the sink into the same wait.
     if (limited && config.retry.maxRetries >= 0 && attempt > config.retry.maxRetries) {
-      throw new FatalSinkError(`gave up after ${config.retry.maxRetries} retries (retry.maxRetries): ${message}`);
+      throw new FatalSinkError('RetriesExhausted', `gave up after ${config.retry.maxRetries} retries (retry.maxRetries): ${message}`);
     }
     const wait = backoffMs(attempt - 1, config.retry, this.#random, afterMs);
     log.warn({ topic: b.topic, partition: b.partition, attempt, cause, waitMs: wait, reason: message }, cause === 'schema-registry' ? 'schema registry unavailable; retrying' : 'write failed; retrying');

@@ -25,6 +25,8 @@ export interface RunningSink {
   readonly httpPort: number;
   /** Resolves with the process exit code once the sink has stopped. */
   readonly stopped: Promise<number>;
+  /** Why the sink stopped on its own, if it did. */
+  failure(): { reason: string; message: string } | undefined;
   /** Stops fetching, lets in-flight writes finish or abandons them uncommitted, commits what was acknowledged. */
   stop(): Promise<number>;
 }
@@ -189,7 +191,12 @@ export async function startSink(loaded: LoadedConfig, log: Logger): Promise<Runn
     },
   });
   log.info({ httpPort: http.port, topics: config.kafka.topics ?? config.kafka.topicPattern, groupId: config.kafka.groupId, rockset: config.rockset.apiServer, workspace: config.rockset.workspace }, 'sink started');
-  return { httpPort: http.port, stopped, stop: () => stop(0) };
+  return {
+    httpPort: http.port,
+    stopped,
+    stop: () => stop(0),
+    failure: () => (fatal ? { reason: fatal instanceof FatalSinkError ? fatal.reason : 'KafkaFailed', message: fatal.message } : undefined),
+  };
 }
 
 /** How values and keys are decoded: plain JSON and UTF-8 keys, or through the schema registry. */

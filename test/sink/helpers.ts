@@ -37,6 +37,10 @@ export function sinkConfig(k: TestKafka, emulatorUrl: string, topics: string[], 
   return base;
 }
 
+// Sinks still running when a test file's process ends (a failed test) are killed with it.
+const running = new Set<ChildProcess>();
+process.once('exit', () => running.forEach((c) => c.kill('SIGKILL')));
+
 export function startSinkProcess(config: unknown, env: Record<string, string> = { ROCKSET_API_KEY: API_KEY }): SinkProcess {
   const child = spawn(process.execPath, ['--disable-warning=TimeoutNegativeWarning', path.join(root, 'sink/main.ts')], {
     env: { PATH: process.env.PATH ?? '', ROCKSET_SINK_CONFIG_JSON: JSON.stringify(config), ...env },
@@ -48,7 +52,8 @@ export function startSinkProcess(config: unknown, env: Record<string, string> = 
   child.stderr!.on('data', collect);
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const proc: SinkProcess = { child, lines, exited, kill: (signal = 'SIGTERM') => void child.kill(signal) };
-  process.once('exit', () => child.kill('SIGKILL'));
+  running.add(child);
+  child.once('exit', () => running.delete(child));
   return proc;
 }
 

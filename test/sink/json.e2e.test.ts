@@ -1,5 +1,8 @@
 // The JSON data path end to end: real broker, the sink as a process, the emulator.
 import { test } from 'node:test';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import assert from 'node:assert/strict';
 import { DLQ_HEADERS } from '../../sink/dlq.ts';
 import { API_KEY, WS, committedOffsets, produce, sinkConfig, startSinkProcess, stopSink, testKafka, waitForCount, withEmulator } from './helpers.ts';
@@ -163,8 +166,11 @@ test('the API key never appears in any log line, and bad configuration names the
   assert.match(out, /rockset\.apiKey: secrets are not accepted/);
   assert.ok(!out.includes(API_KEY), 'the key from the bad config was echoed');
 
-  const wrongKey = startSinkProcess(sinkConfig(k, emu.url, [topic]), { ROCKSET_API_KEY: 'wrong-key-123' });
+  const termination = path.join(os.tmpdir(), `termination-${process.pid}-${Date.now()}`);
+  t.after(() => fs.rmSync(termination, { force: true }));
+  const wrongKey = startSinkProcess(sinkConfig(k, emu.url, [topic]), { ROCKSET_API_KEY: 'wrong-key-123', TERMINATION_MESSAGE_PATH: termination });
   assert.equal(await wrongKey.exited, 1);
+  assert.match(fs.readFileSync(termination, 'utf8'), /^AuthFailed: Rockset refused a write to commons\.events: HTTP 401/, 'the reason reaches the termination message');
   assert.ok(wrongKey.lines.some((l) => /HTTP 401/.test(l) && /API key was refused/.test(l)), wrongKey.lines.join('\n'));
   assert.ok(!wrongKey.lines.some((l) => l.includes('wrong-key-123')));
 });
