@@ -23,6 +23,7 @@ function step(name: string, cmd: string, args: string[]): void {
 }
 
 step('typecheck', node, ['node_modules/typescript/bin/tsc', '--noEmit', '-p', '.']);
+step('generated files are current', node, ['scripts/generate.ts', '--check']);
 const files = process.argv.slice(2);
 step('tests', node, [
   ...nodeFlags,

@@ -220,10 +220,13 @@ function diedError(p: Proc): Error | undefined {
 async function stopProc(p: Proc | undefined, timeoutMs = 15_000): Promise<void> {
   if (!p) return;
   if (running(p)) {
+    // an unref'd child alone would not keep the owner alive until its exit is seen
+    p.child.ref();
     p.child.kill('SIGTERM');
     const timer = setTimeout(() => p.child.kill('SIGKILL'), timeoutMs);
     await p.exited;
     clearTimeout(timer);
+    p.child.unref();
   }
 }
 
@@ -351,6 +354,11 @@ async function startOnce(opts: StartControlPlaneOptions, binDir: string): Promis
       `--service-account-issuer=${server}`, `--service-account-key-file=${saKey}`,
       `--service-account-signing-key-file=${saKey}`, '--authorization-mode=RBAC',
       `--token-auth-file=${tokens}`,
+      // 127.0.0.1 is refused as an endpoint of the `kubernetes` Service ("may not be in the
+      // loopback range"): do not keep trying (that Service has no endpoints here)
+      '--endpoint-reconciler-type=none',
+      // end open watches on SIGTERM; otherwise the apiserver waits up to 60 s for them
+      '--shutdown-watch-termination-grace-period=1s',
     ];
     let ca = '';
     const startApiServer = async (): Promise<Proc> => {
