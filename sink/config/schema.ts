@@ -23,7 +23,7 @@ export const KafkaSchema = Type.Object(
     clientId: Type.String({ minLength: 1, default: 'rockset-sink' }),
     groupId: Type.String({ minLength: 1, description: 'Consumer group; offsets are committed under it' }),
     topics: Type.Optional(Type.Array(Name('topic'), { minItems: 1, uniqueItems: true })),
-    topicPattern: Type.Optional(Type.String({ minLength: 1, description: 'JavaScript regular expression matched against topic names' })),
+    topicPattern: Type.Optional(Type.String({ minLength: 1, description: 'JavaScript regular expression matched against topic names when the sink starts (kafkajs resolves it once; a topic created later is picked up at the next restart)' })),
     fromBeginning: Type.Boolean({ default: true, description: 'Where a group without committed offsets starts' }),
     ssl: Type.Boolean({ default: false }),
     sasl: Type.Optional(SaslSchema),
