@@ -189,7 +189,14 @@ message Event {
   const payload = Buffer.from(Event.encode(Event.fromObject({ id: 12, name: 'proto', at: { seconds: 1656495125, nanos: 234000000 }, tags: ['x', 'y'] })).finish());
   const header = Buffer.alloc(5);
   header.writeUInt32BE(pid, 1);
-  await produce(k, protoTopic, [{ key: 'p1', value: Buffer.concat([header, Buffer.from([0]), payload]) }]);
+  const keyProto = 'syntax = "proto3";\npackage test.keys;\nmessage EventKey { string source = 1; int64 seq = 2; }';
+  const protoKid = (await reg.registry.register({ type: SchemaType.PROTOBUF, schema: keyProto }, { subject: `${protoTopic}-key` })).id;
+  const keyRoot = protobuf.parse(keyProto).root;
+  const EventKey = keyRoot.lookupType('test.keys.EventKey');
+  const protoKeyHeader = Buffer.alloc(5);
+  protoKeyHeader.writeUInt32BE(protoKid, 1);
+  const keyBytes = Buffer.concat([protoKeyHeader, Buffer.from([0]), Buffer.from(EventKey.encode(EventKey.fromObject({ source: 'p', seq: 1 })).finish())]);
+  await produce(k, protoTopic, [{ key: keyBytes, value: Buffer.concat([header, Buffer.from([0]), payload]) }]);
   const keySchema = { $schema: 'http://json-schema.org/draft-07/schema#', type: 'object', properties: { region: { type: 'string' }, n: { type: 'integer' } } };
   const kid = (await reg.registry.register({ type: SchemaType.JSON, schema: JSON.stringify(keySchema) }, { subject: `${jsonTopic}-key` })).id;
   // the library's encoder cannot write an integer beyond 2^53: frame the JSON text by hand
@@ -197,12 +204,13 @@ message Event {
   keyHeader.writeUInt32BE(kid, 1);
   const key = Buffer.concat([keyHeader, Buffer.from('{"region":"eu","n":9007199254740993}')]);
   await produce(k, jsonTopic, [{ key, value: await reg.registry.encode(jid, { id: 7, name: 'json' }) }]);
-  const pSink = startSinkProcess(sinkConfig(k, emu.url, [protoTopic], registryConfig(reg.url, { value: 'protobuf' })), TZ_ENV);
+  const pSink = startSinkProcess(sinkConfig(k, emu.url, [protoTopic], registryConfig(reg.url, { value: 'protobuf', key: 'protobuf' })), TZ_ENV);
   t.after(() => stopSink(pSink));
   const jSink = startSinkProcess(sinkConfig(k, emu.url, [jsonTopic], registryConfig(reg.url, { value: 'jsonschema', key: 'jsonschema' })), TZ_ENV);
   t.after(() => stopSink(jSink));
   await waitForCount(emu, 2, 'events', 60_000, pSink);
-  const p = JSON.parse(await storedJson(emu, 'p1'));
+  // a Protobuf key becomes canonical JSON of its fields
+  const p = JSON.parse(await storedJson(emu, '{"seq":1,"source":"p"}'));
   assert.equal(p.id, 12);
   assert.equal(p.name, 'proto');
   assert.deepEqual(p.at, { __rockset_type: 'timestamp', value: 1656495125234000 });
