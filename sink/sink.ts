@@ -16,8 +16,8 @@ import { deadLetterWriter } from './dlq.ts';
 import { FatalSinkError } from './errors.ts';
 import { registerCompressionCodecs } from './kafka/codecs.ts';
 import type { SinkRecord } from './record.ts';
-import { RegistryDecoder, canonicalKey } from './decode/registry.ts';
-import { DecodeError } from './decode/json.ts';
+import { RegistryDecoder, canonicalKey, type KeyFormat } from './decode/registry.ts';
+import { DecodeError, decodeJsonValue } from './decode/json.ts';
 import type { MapOptions } from './map.ts';
 
 export interface RunningSink {
@@ -203,25 +203,29 @@ export async function startSink(loaded: LoadedConfig, log: Logger): Promise<Runn
 function decoding(config: SinkConfig, secrets: LoadedConfig['secrets']): { mapOptions: MapOptions; prepare?: (records: SinkRecord[]) => Promise<void> } {
   const mapOptions: MapOptions = { documents: config.documents, collectionFor: collectionRouter(config) };
   const { value, key } = config.format;
-  if (!config.schemaRegistry || (value === 'json' && key === 'string')) return { mapOptions };
-  const registry = new RegistryDecoder({
-    url: config.schemaRegistry.url,
-    username: config.schemaRegistry.username,
-    password: secrets.registryPassword,
-    requestTimeoutMs: config.schemaRegistry.requestTimeoutMs,
-  });
-  if (value !== 'json') mapOptions.decode = (buf) => registry.decode(buf, value);
+  const registry = config.schemaRegistry
+    ? new RegistryDecoder({
+        url: config.schemaRegistry.url,
+        username: config.schemaRegistry.username,
+        password: secrets.registryPassword,
+        requestTimeoutMs: config.schemaRegistry.requestTimeoutMs,
+      })
+    : undefined;
+  // validateConfig guarantees a registry for every format but json (values) and string/json (keys)
+  const decode = (buf: Buffer, format: Exclude<KeyFormat, 'string'>) => (registry ? registry.decode(buf, format) : decodeJsonValue(buf));
+  if (value !== 'json') mapOptions.decode = (buf) => decode(buf, value);
   if (key !== 'string') {
     mapOptions.keyId = (buf) => {
       try {
-        return canonicalKey(registry.decode(buf, key === 'json' ? 'json' : key));
+        return canonicalKey(decode(buf, key));
       } catch (err) {
         if (err instanceof DecodeError) throw new DecodeError(`key: ${err.message}`);
         throw err;
       }
     };
   }
-  const prepare = (records: SinkRecord[]) => registry.prepare(records.flatMap((r) => [value === 'json' ? null : r.value, key === 'string' ? null : r.key]));
+  if (!registry || (value === 'json' && (key === 'string' || key === 'json'))) return { mapOptions };
+  const prepare = (records: SinkRecord[]) => registry.prepare(records.flatMap((r) => [value === 'json' ? null : r.value, key === 'string' || key === 'json' ? null : r.key]));
   return { mapOptions, prepare };
 }
 

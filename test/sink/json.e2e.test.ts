@@ -206,3 +206,22 @@ test('/metrics counts what happened, /healthz and /readyz answer; a missing coll
   assert.equal(await missing.exited, 1);
   assert.ok(missing.lines.some((l) => l.includes('HTTP 404') && l.includes('create it in Rockset')), missing.lines.slice(-5).join('\n'));
 });
+
+test('format.key json: a JSON key becomes a canonical _id, without a schema registry', async (t) => {
+  const k = await testKafka();
+  const emu = await withEmulator();
+  t.after(() => emu.close());
+  const topic = await k.createTopic('json-keys');
+  await produce(k, topic, [
+    { key: '{"tenant":"t1","id":9007199254740993}', value: '{"v":1}' },
+    { key: '{"id":9007199254740993,"tenant":"t1"}', value: '{"v":2}' },
+    { key: 'not json', value: '{"v":3}' },
+  ]);
+  const config = sinkConfig(k, emu.url, [topic], { format: { key: 'json' }, errors: { tolerance: 'all', deadLetterTopic: `${topic}-dlq` } });
+  const sink = startSinkProcess(config);
+  t.after(() => stopSink(sink));
+  await waitFor('committed to the end', async () => (await committedOffsets(k, config.kafka.groupId, topic))[0] === '3', { timeoutMs: 60_000 });
+  const docs = await emu.admin.docs(WS, 'events');
+  assert.deepEqual(docs.map((d) => [d._id, d.v]), [['{"id":9007199254740993,"tenant":"t1"}', 2]], 'the same key in another field order names the same document');
+  assert.ok(sink.lines.some((l) => l.includes('dead-letter') && l.includes('key: the value is not valid JSON')), sink.lines.slice(-5).join('\n'));
+});
