@@ -11,7 +11,8 @@
 //   sa.key               service-account signing key (RSA, made with node:crypto)
 //   tokens.csv           static bearer tokens: admin (system:masters) and restricted (no grants)
 //   certs/apiserver.crt  the apiserver's self-signed serving cert (+ its CA): caPath
-//   kubeconfig           admin kubeconfig (with the CA), used by the components too
+//   kubeconfig           admin kubeconfig (with the CA), used by the components too;
+//                        context `restricted` is the user without grants
 //   logs/<name>.log      each server's stdout+stderr (or opts.logDir)
 //   etcd/                etcd's data
 //
@@ -19,6 +20,13 @@
 // no taint, so any Pod schedules onto it and kwok reports it Running (no containers run).
 // Requests: use apiFetch()/ControlPlane.request() below (undici with the cluster CA),
 // or any client with kubeconfigPath.
+//
+// Measured here (2 cores, other work running): ready in 3.5-5.5 s, of which the
+// apiserver's /readyz is ~3-4 s; RSS ~515 MB (apiserver ~260, kcm ~100, scheduler ~60,
+// kwok ~50, etcd ~42). restartApiServer() takes ~3.5-4.5 s (~1.1 s graceful stop, the
+// rest a fresh start); afterwards client-go components (kcm, scheduler, kwok) resume
+// only after their reflectors' backoff, a few seconds (a scale-up took ~6 s). stop()
+// takes ~1.2 s. The process-exit hook SIGKILLs instead (the data is thrown away anyway).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -42,7 +50,7 @@ export interface ControlPlane {
   readonly token: string;
   /** Bearer token of `restricted`: authenticated, but no RBAC grants of its own. */
   readonly restrictedToken: string;
-  /** Admin kubeconfig (cluster CA = caPath). */
+  /** Kubeconfig: context `test` (current) is admin, context `restricted` the restricted user; cluster CA = caPath. */
   readonly kubeconfigPath: string;
   /** PEM: the apiserver's serving cert and its CA; trust it to verify the server. */
   readonly caPath: string;
@@ -325,8 +333,8 @@ async function startOnce(opts: StartControlPlaneOptions, binDir: string): Promis
         'apiVersion: v1',
         'kind: Config',
         `clusters: [{name: test, cluster: {server: "${server}", certificate-authority: "${caPath}"}}]`,
-        `users: [{name: admin, user: {token: "${token}"}}]`,
-        'contexts: [{name: test, context: {cluster: test, user: admin}}]',
+        `users: [{name: admin, user: {token: "${token}"}}, {name: restricted, user: {token: "${restrictedToken}"}}]`,
+        'contexts: [{name: test, context: {cluster: test, user: admin}}, {name: restricted, context: {cluster: test, user: restricted}}]',
         'current-context: test',
         '',
       ].join('\n'),
@@ -364,11 +372,11 @@ async function startOnce(opts: StartControlPlaneOptions, binDir: string): Promis
     const startApiServer = async (): Promise<Proc> => {
       const p = spawnProc(group, binDir, logDir, 'kube-apiserver', apiArgs);
       await waitFor('kube-apiserver /readyz', async () => {
-        if (!ca) {
-          if (!fs.existsSync(caPath)) return false;
-          ca = fs.readFileSync(caPath, 'utf8');
-          if (!ca.includes('END CERTIFICATE')) return ((ca = ''), false);
-        }
+        // written by the apiserver at its first start (and reused by later ones); read
+        // again on every probe so a half-written file is never kept
+        if (!fs.existsSync(caPath)) return false;
+        ca = fs.readFileSync(caPath, 'utf8');
+        if (!ca.includes('END CERTIFICATE')) return false;
         const res = await apiFetch<string>({ server, ca }, token, 'GET', '/readyz', undefined, { timeoutMs: 2000 });
         return res.status === 200 && res.body === 'ok';
       }, { timeoutMs, intervalMs: 100, abort: () => diedError(p) });

@@ -197,6 +197,7 @@ export async function startKafka(opts: StartKafkaOptions = {}): Promise<KafkaBro
     stop() {
       stopping ??= (async () => {
         if (child.exitCode === null && child.signalCode === null) {
+          child.ref(); // an unref'd child would let the owner exit while it waits
           child.kill('SIGTERM');
           const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
           await exited;

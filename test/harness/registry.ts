@@ -362,6 +362,7 @@ async function startOnce(
     stop() {
       stopping ??= (async () => {
         if (child.exitCode === null && child.signalCode === null) {
+          child.ref(); // an unref'd child would let the owner exit while it waits
           child.kill('SIGTERM');
           child.kill('SIGCONT'); // a paused JVM handles the SIGTERM once continued
           // the first clean stop also writes the class-data archive: a few seconds
