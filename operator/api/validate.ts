@@ -1,0 +1,34 @@
+// ajv validation of a RocksetSink spec against the same TypeBox schema the CRD is
+// generated from, including the cross-field rules the API server enforces with
+// CEL. Fills in defaults, as the API server does.
+import { Ajv, type ErrorObject } from 'ajv';
+import addFormatsModule from 'ajv-formats';
+import { RocksetSinkSpecSchema, type RocksetSinkSpec } from './rocksetsink.ts';
+
+type AddFormats = (ajv: Ajv) => Ajv;
+const addFormats: AddFormats = (addFormatsModule as unknown as { default: AddFormats }).default ?? (addFormatsModule as unknown as AddFormats);
+
+// strict: false lets the x-kubernetes-* keywords through; $data serves retry.maxBackoffMs >= initialBackoffMs.
+const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false, $data: true });
+addFormats(ajv);
+const check = ajv.compile(RocksetSinkSpecSchema);
+
+export type SpecResult = { ok: true; spec: RocksetSinkSpec } | { ok: false; problems: string[] };
+
+function describe(e: ErrorObject): string {
+  const field = ['spec', ...e.instancePath.split('/').slice(1)].join('.');
+  if (e.keyword === 'required') return `${field}.${(e.params as { missingProperty: string }).missingProperty}: is required`;
+  if (e.keyword === 'additionalProperties') return `${field}.${(e.params as { additionalProperty: string }).additionalProperty}: unknown field`;
+  return `${field}: ${e.message ?? 'is invalid'}`;
+}
+
+/** Validates a spec (a copy; defaults filled in) and returns it, or the problems. */
+export function validateSpec(input: unknown): SpecResult {
+  const spec = structuredClone(input);
+  // Default first, then validate, as the API server does: ajv evaluates allOf (the
+  // cross-field rules) before the properties keyword that fills in defaults.
+  check(spec);
+  if (check(spec)) return { ok: true, spec: spec as RocksetSinkSpec };
+  const problems = [...new Set((check.errors ?? []).filter((e) => e.keyword !== 'if').map(describe))];
+  return { ok: false, problems };
+}

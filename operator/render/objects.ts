@@ -1,0 +1,156 @@
+// The ConfigMap and Deployment of a RocksetSink (pure values; the controller applies
+// them with server-side apply). Nothing here reads a clock or a Secret's bytes: the
+// same inputs give the same objects, so an unchanged sink is a no-op apply.
+import type { SinkConfigInput } from '../../sink/config/schema.ts';
+import { RESTARTED_AT_ANNOTATION, type RocksetSink } from '../api/rocksetsink.ts';
+import { canonicalJson, dataChecksum } from './checksum.ts';
+import { CONFIG_DIR, CONFIG_FILE, HTTP_PORT, renderConfig, secretMounts } from './config.ts';
+import {
+  CONFIG_CHECKSUM_ANNOTATION,
+  SECRETS_CHECKSUM_ANNOTATION,
+  commonLabels,
+  configMapName,
+  deploymentName,
+  objectMeta,
+  selectorLabels,
+  type ObjectMetaOut,
+} from './meta.ts';
+
+/** The container's working directory in the sink image (holds sink/main.ts and node_modules). */
+export const IMAGE_WORKDIR = '/app';
+/** The non-root user of the sink image (the node images' `node` user). */
+export const RUN_AS_USER = 1000;
+/** Extra time over the sink's own shutdownTimeoutMs before the kubelet kills it. */
+export const GRACE_MARGIN_SECONDS = 5;
+
+export interface ConfigMap {
+  apiVersion: 'v1';
+  kind: 'ConfigMap';
+  metadata: ObjectMetaOut;
+  data: Record<string, string>;
+}
+
+// Only what we render; the apply sends exactly this.
+export type Json = { [key: string]: unknown };
+
+export interface Deployment {
+  apiVersion: 'apps/v1';
+  kind: 'Deployment';
+  metadata: ObjectMetaOut;
+  spec: {
+    replicas: number;
+    selector: { matchLabels: Record<string, string> };
+    template: {
+      metadata: { labels: Record<string, string>; annotations: Record<string, string> };
+      spec: Json & { containers: Container[]; volumes: Json[] };
+    };
+  };
+}
+
+export interface Container extends Json {
+  name: string;
+  image: string;
+  command: string[];
+  env?: { name: string; value: string }[];
+  volumeMounts: { name: string; mountPath: string; readOnly: boolean }[];
+}
+
+export interface DeploymentInputs {
+  /** dataChecksum of the ConfigMap's data. */
+  configHash: string;
+  /** secretsChecksum of the referenced Secrets' versions. */
+  secretsHash: string;
+  /** The operator's default sink image; spec.image overrides it. */
+  image: string;
+}
+
+export function renderConfigMap(sink: RocksetSink, config: SinkConfigInput): ConfigMap {
+  return { apiVersion: 'v1', kind: 'ConfigMap', metadata: objectMeta(sink, configMapName(sink)), data: { [CONFIG_FILE]: `${canonicalJson(config)}\n` } };
+}
+
+export function renderDeployment(sink: RocksetSink, inputs: DeploymentInputs): Deployment {
+  const { spec } = sink;
+  const pod = spec.podTemplate ?? {};
+  const mounts = secretMounts(spec);
+
+  const annotations: Record<string, string> = { ...pod.annotations, [CONFIG_CHECKSUM_ANNOTATION]: inputs.configHash, [SECRETS_CHECKSUM_ANNOTATION]: inputs.secretsHash };
+  const restartedAt = sink.metadata.annotations?.[RESTARTED_AT_ANNOTATION];
+  if (restartedAt !== undefined) annotations[RESTARTED_AT_ANNOTATION] = restartedAt;
+
+  const env: { name: string; value: string }[] = [];
+  const ca = mounts.find((m) => m.purpose === 'kafka-ca');
+  if (ca) env.push({ name: 'NODE_EXTRA_CA_CERTS', value: ca.file });
+
+  const container: Container = {
+    name: 'sink',
+    image: spec.image ?? inputs.image,
+    command: ['node', '--disable-warning=TimeoutNegativeWarning', 'sink/main.ts', '--config', `${CONFIG_DIR}/${CONFIG_FILE}`],
+    workingDir: IMAGE_WORKDIR,
+    ...(env.length ? { env } : {}),
+    ports: [{ name: 'metrics', containerPort: HTTP_PORT, protocol: 'TCP' }],
+    livenessProbe: { httpGet: { path: '/healthz', port: 'metrics' }, initialDelaySeconds: 10, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 6 },
+    readinessProbe: { httpGet: { path: '/readyz', port: 'metrics' }, periodSeconds: 5, timeoutSeconds: 3, failureThreshold: 3 },
+    ...(spec.resources ? { resources: structuredClone(spec.resources) } : {}),
+    securityContext: {
+      runAsNonRoot: true,
+      readOnlyRootFilesystem: true,
+      allowPrivilegeEscalation: false,
+      privileged: false,
+      capabilities: { drop: ['ALL'] },
+      seccompProfile: { type: 'RuntimeDefault' },
+    },
+    terminationMessagePolicy: 'FallbackToLogsOnError',
+    volumeMounts: [
+      { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
+      ...mounts.map((m) => ({ name: m.volume, mountPath: m.dir, readOnly: true })),
+      { name: 'tmp', mountPath: '/tmp', readOnly: false },
+    ],
+  };
+
+  const volumes: Json[] = [
+    { name: 'config', configMap: { name: configMapName(sink), items: [{ key: CONFIG_FILE, path: CONFIG_FILE }] } },
+    // Each volume projects only the referenced key: other keys of the Secret never reach the pod.
+    ...mounts.map((m) => ({ name: m.volume, secret: { secretName: m.ref.name, items: [{ key: m.ref.key, path: m.ref.key }], defaultMode: 0o440 } })),
+    { name: 'tmp', emptyDir: { sizeLimit: '64Mi' } },
+  ];
+
+  const podSpec: Json & { containers: Container[]; volumes: Json[] } = {
+    ...(pod.serviceAccountName ? { serviceAccountName: pod.serviceAccountName } : {}),
+    automountServiceAccountToken: false,
+    enableServiceLinks: false,
+    ...(pod.priorityClassName ? { priorityClassName: pod.priorityClassName } : {}),
+    ...(pod.imagePullSecrets ? { imagePullSecrets: structuredClone(pod.imagePullSecrets) } : {}),
+    ...(pod.nodeSelector ? { nodeSelector: { ...pod.nodeSelector } } : {}),
+    ...(pod.tolerations ? { tolerations: structuredClone(pod.tolerations) } : {}),
+    ...(pod.affinity ? { affinity: structuredClone(pod.affinity) } : {}),
+    securityContext: { runAsNonRoot: true, runAsUser: RUN_AS_USER, runAsGroup: RUN_AS_USER, fsGroup: RUN_AS_USER, seccompProfile: { type: 'RuntimeDefault' } },
+    terminationGracePeriodSeconds: Math.ceil(spec.shutdownTimeoutMs / 1000) + GRACE_MARGIN_SECONDS,
+    containers: [container],
+    volumes,
+  };
+
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: objectMeta(sink, deploymentName(sink)),
+    spec: {
+      replicas: spec.paused ? 0 : spec.replicas,
+      selector: { matchLabels: selectorLabels(sink) },
+      template: { metadata: { labels: { ...pod.labels, ...commonLabels(sink) }, annotations }, spec: podSpec },
+    },
+  };
+}
+
+export interface Rendered {
+  config: SinkConfigInput;
+  configMap: ConfigMap;
+  deployment: Deployment;
+}
+
+/** Everything a RocksetSink renders to: the config, its ConfigMap, and the Deployment carrying the ConfigMap's checksum. */
+export function renderSink(sink: RocksetSink, inputs: Omit<DeploymentInputs, 'configHash'>): Rendered {
+  const config = renderConfig(sink);
+  const configMap = renderConfigMap(sink, config);
+  const deployment = renderDeployment(sink, { ...inputs, configHash: dataChecksum(configMap.data) });
+  return { config, configMap, deployment };
+}
