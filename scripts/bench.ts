@@ -1,15 +1,13 @@
 // `npm run bench`: the project's benchmarks, each printing one JSON summary line
-// on stdout. Today: how many requests the Rockset emulator absorbs (so it is never
-// the bottleneck of a sink benchmark).
+// on stdout. bench/sink.ts first runs the emulator's absorb benchmark
+// (emulator/bench.ts: how many requests it takes, so it is never the bottleneck),
+// then the sink benchmarks against a real Kafka broker (ceiling, sink and Avro
+// throughput, peak RSS, end-to-end latency) and writes bench-results.json.
+// Arguments go to bench/sink.ts: `npm run bench -- --records 100000 --e2e-seconds 10`.
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const benches = [['emulator/bench.ts', '--seconds', '5']];
-let failed = false;
-for (const [file, ...args] of benches) {
-  const r = spawnSync(process.execPath, [path.join(root, file!), ...args], { stdio: 'inherit' });
-  if (r.status !== 0) failed = true;
-}
-process.exit(failed ? 1 : 0);
+const r = spawnSync(process.execPath, ['--disable-warning=ExperimentalWarning', path.join(root, 'bench/sink.ts'), ...process.argv.slice(2)], { stdio: 'inherit' });
+process.exit(r.status ?? 1);
