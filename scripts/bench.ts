@@ -9,5 +9,5 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const r = spawnSync(process.execPath, ['--disable-warning=ExperimentalWarning', path.join(root, 'bench/sink.ts'), ...process.argv.slice(2)], { stdio: 'inherit' });
+const r = spawnSync(process.execPath, ['--disable-warning=ExperimentalWarning', '--disable-warning=TimeoutNegativeWarning', path.join(root, 'bench/sink.ts'), ...process.argv.slice(2)], { stdio: 'inherit' });
 process.exit(r.status ?? 1);

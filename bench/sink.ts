@@ -1,0 +1,728 @@
+// Sink benchmarks: one local Kafka broker and one Rockset Write API emulator (its
+// own process, emulator/main.ts with --store ids, so its parsing of multi-MB bodies
+// never blocks this process's producer and poller) for the whole run, the sink as its own process
+// (`node sink/main.ts`, as in production), fresh topics of 1 KiB records with 6
+// partitions, then:
+//
+//   ceiling_rps  a raw kafkajs consumer (bench/ceiling.ts, own process, eachBatch,
+//                no processing, the sink's default fetch settings) reads the JSON topic
+//   sink_rps     the sink drains the same topic into the emulator; window = first
+//                write request seen by the emulator -> all documents present
+//                (count polled every 20 ms); sink_mbps = Kafka value bytes / window
+//   ratio        sink_rps / ceiling_rps
+//   rss_peak_mb  the sink process's VmHWM (/proc/<pid>/status) after the JSON drain
+//   avro_rps     the same drain with Confluent-framed Avro records (Schema Registry)
+//   e2e_p50/p99  records produced at a fixed rate with their produce time in the
+//                value (and kept here by key); a record is visible when the write
+//                request that carried its _id is answered (applied) in the
+//                emulator's request log, polled every 10 ms -> resolution ~10 ms
+//
+// Writes bench-results.json in the repo root, prints a table and one JSON line
+// ({"bench":"sink",...}) on stdout; progress goes to stderr. Everything started
+// here is stopped on success, error and Ctrl-C.
+//
+//   node bench/sink.ts [--records 300000] [--avro-records N] [--e2e-seconds 30] [--e2e-rate 5000]
+//                      [--skip ceiling,sink,avro,e2e] [--profile [--profile-records 100000]]
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { Kafka, logLevel, CompressionTypes, type Message } from 'kafkajs';
+import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
+import { startKafka, type KafkaBroker } from '../test/harness/kafka.ts';
+import { startRegistry, type SchemaRegistryServer } from '../test/harness/registry.ts';
+import { freePort, waitFor } from '../test/harness/ports.ts';
+import { EmulatorAdmin } from '../emulator/client.ts';
+import { summarizeProfile, type ProfileEntry } from './profile.ts';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const { values: args } = parseArgs({
+  options: {
+    records: { type: 'string', default: '300000' },
+    'avro-records': { type: 'string' },
+    'e2e-seconds': { type: 'string', default: '30' },
+    'e2e-rate': { type: 'string', default: '5000' },
+    skip: { type: 'string', default: '' },
+    profile: { type: 'boolean', default: false },
+    'sink-config': { type: 'string', default: '{}' },
+    'profile-records': { type: 'string', default: '100000' },
+    out: { type: 'string', default: path.join(root, 'bench-results.json') },
+  },
+});
+const RECORDS = Number(args.records);
+const AVRO_RECORDS = Number(args['avro-records'] ?? args.records);
+const E2E_SECONDS = Number(args['e2e-seconds']);
+const E2E_RATE = Number(args['e2e-rate']);
+const PROFILE_RECORDS = Number(args['profile-records']);
+// Diagnostics only: sections merged over the sink configuration, e.g. '{"batch":{"lingerMs":50}}'.
+const SINK_OVERRIDES = JSON.parse(args['sink-config']) as Record<string, Record<string, unknown>>;
+const skip = new Set(args.skip.split(',').map((s) => s.trim()).filter((s) => s !== ''));
+for (const [name, n] of [['--records', RECORDS], ['--avro-records', AVRO_RECORDS], ['--e2e-seconds', E2E_SECONDS], ['--e2e-rate', E2E_RATE]] as const) {
+  if (!Number.isFinite(n) || n <= 0) {
+    console.error(`bench: ${name} must be a positive number`);
+    process.exit(2);
+  }
+}
+
+const PARTITIONS = 6;
+const RECORD_BYTES = 1024;
+const PRODUCE_BATCH = 1000;
+const PRODUCE_IN_FLIGHT = 4;
+const API_KEY = 'bench-key';
+const WS = 'bench';
+const COLLECTIONS = ['json', 'avro', 'e2e', 'profile'];
+// The sink's own defaults (sink/config/schema.ts), written out so the results say what ran.
+const SINK_DEFAULTS = {
+  batch: { maxDocuments: 5000, maxBytes: 4 * 1024 * 1024, lingerMs: 500 },
+  kafka: { fetchMaxBytesPerPartition: 4 * 1024 * 1024, fetchMinBytes: 64 * 1024 },
+  rockset: { maxInFlightRequests: 4 },
+};
+
+const say = (line: string) => process.stderr.write(`bench: ${line}\n`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const round = (n: number, digits = 0) => Number(n.toFixed(digits));
+
+// ---- cleanup: everything started is stopped, also on errors and Ctrl-C ---------
+
+const cleanups: (() => Promise<unknown>)[] = [];
+const children = new Set<ChildProcess>();
+let cleaning: Promise<void> | undefined;
+function cleanup(): Promise<void> {
+  cleaning ??= (async () => {
+    for (const c of cleanups.reverse()) await c().catch((err: unknown) => say(`cleanup: ${(err as Error).message}`));
+  })();
+  return cleaning;
+}
+process.on('exit', () => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+});
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    say(`${signal}: stopping everything`);
+    void cleanup().finally(() => process.exit(130));
+  });
+}
+
+// ---- records ----------------------------------------------------------------------
+
+const WORDS = ['alpha', 'bravo', 'charlie', 'delta', 'echo', 'foxtrot', 'golf', 'hotel', 'india', 'juliet'];
+const PAD = Array.from({ length: 400 }, (_, i) => WORDS[(i * 7) % 10]).join(' ');
+function jsonRecord(n: number, extra: Record<string, unknown> = {}): Buffer {
+  const doc: Record<string, unknown> = {
+    id: `r-${n}`,
+    seq: n,
+    ...extra,
+    user: { id: `user-${n % 9973}`, name: `User ${n % 9973}`, country: ['DE', 'US', 'JP', 'BR'][n % 4] },
+    event: ['view', 'click', 'purchase', 'signup'][n % 4],
+    amount: (n % 100_000) / 100,
+    items: [{ sku: `sku-${n % 101}`, qty: 1 + (n % 5) }, { sku: `sku-${(n * 7) % 101}`, qty: 1 }],
+    tags: [WORDS[n % 10], WORDS[(n >> 3) % 10]],
+    created_at: new Date(1_700_000_000_000 + n * 1000).toISOString(),
+    payload: '',
+  };
+  const base = Buffer.byteLength(JSON.stringify(doc));
+  const start = n % 100;
+  doc['payload'] = PAD.slice(start, start + Math.max(0, RECORD_BYTES - base));
+  return Buffer.from(JSON.stringify(doc));
+}
+
+const AVRO_SCHEMA = {
+  type: 'record', name: 'BenchEvent', namespace: 'bench',
+  fields: [
+    { name: 'id', type: 'string' },
+    { name: 'seq', type: 'long' },
+    { name: 'created_at', type: { type: 'long', logicalType: 'timestamp-millis' } },
+    { name: 'amount', type: { type: 'bytes', logicalType: 'decimal', precision: 12, scale: 2 } },
+    { name: 'event', type: { type: 'enum', name: 'EventKind', symbols: ['view', 'click', 'purchase', 'signup'] } },
+    { name: 'user', type: { type: 'record', name: 'User', fields: [
+      { name: 'id', type: 'string' }, { name: 'name', type: 'string' }, { name: 'country', type: 'string' },
+      { name: 'address', type: { type: 'record', name: 'Address', fields: [{ name: 'street', type: 'string' }, { name: 'city', type: 'string' }, { name: 'zip', type: 'string' }] } },
+    ] } },
+    { name: 'items', type: { type: 'array', items: { type: 'record', name: 'Item', fields: [{ name: 'sku', type: 'string' }, { name: 'qty', type: 'int' }, { name: 'price', type: 'double' }] } } },
+    { name: 'tags', type: { type: 'array', items: 'string' } },
+    { name: 'note', type: ['null', 'string'], default: null },
+    { name: 'payload', type: 'string' },
+  ],
+};
+function avroValue(n: number): Record<string, unknown> {
+  const cents = Buffer.alloc(4);
+  cents.writeInt32BE(n % 10_000_000);
+  const payload = PAD.slice(n % 100, (n % 100) + 760);
+  return {
+    id: `r-${n}`, seq: n, created_at: 1_700_000_000_000 + n * 1000, amount: cents,
+    event: ['view', 'click', 'purchase', 'signup'][n % 4],
+    user: { id: `user-${n % 9973}`, name: `User ${n % 9973}`, country: 'DE', address: { street: `${n % 500} Main Street`, city: 'Berlin', zip: String(10_000 + (n % 90_000)) } },
+    items: Array.from({ length: 3 }, (_, i) => ({ sku: `sku-${(n + i) % 101}`, qty: 1 + i, price: 9.99 + i })),
+    tags: [WORDS[n % 10], WORDS[(n >> 3) % 10], WORDS[(n >> 5) % 10]],
+    note: n % 7 === 0 ? 'gift' : null,
+    payload,
+  };
+}
+
+// ---- infrastructure -----------------------------------------------------------------
+
+async function createTopic(kafka: Kafka, topic: string): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({ topics: [{ topic, numPartitions: PARTITIONS }], waitForLeaders: true });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Fills a topic: batches of 1000, no compression, several sends in flight. Returns value bytes. */
+async function fillTopic(kafka: Kafka, topic: string, count: number, value: (n: number) => Buffer | Promise<Buffer>): Promise<{ bytes: number; seconds: number }> {
+  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  await producer.connect();
+  const t0 = performance.now();
+  let next = 0;
+  let bytes = 0;
+  try {
+    const worker = async () => {
+      while (next < count) {
+        const from = next;
+        const to = Math.min(count, from + PRODUCE_BATCH);
+        next = to;
+        const messages: Message[] = [];
+        for (let n = from; n < to; n++) {
+          const v = await value(n);
+          bytes += v.length;
+          messages.push({ key: `r-${n}`, value: v, partition: n % PARTITIONS });
+        }
+        await producer.send({ topic, compression: CompressionTypes.None, messages });
+      }
+    };
+    await Promise.all(Array.from({ length: PRODUCE_IN_FLIGHT }, worker));
+  } finally {
+    await producer.disconnect();
+  }
+  return { bytes, seconds: (performance.now() - t0) / 1000 };
+}
+
+interface Emulator {
+  url: string;
+  pid: number;
+  admin: EmulatorAdmin;
+  close(): Promise<void>;
+}
+
+/**
+ * The emulator in its own process (emulator/main.ts, storeMode ids): parsing multi-MB
+ * request bodies then never blocks this process's producer and request-log poller.
+ */
+async function startEmulatorProcess(): Promise<Emulator> {
+  const args = ['--port', '0', '--api-key', API_KEY, '--store', 'ids', '--request-log-size', '100000', ...COLLECTIONS.flatMap((c) => ['--collection', `${WS}.${c}`])];
+  const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', path.join(root, 'emulator/main.ts'), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  children.add(child);
+  const exited = new Promise<void>((resolve) => child.on('exit', () => {
+    children.delete(child);
+    resolve();
+  }));
+  const close = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+    await exited;
+    clearTimeout(timer);
+  };
+  cleanups.push(close);
+  let out = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /listening on (http:\/\/\S+)/.exec(out);
+      if (m) resolve(m[1] as string);
+    });
+    void exited.then(() => reject(new Error(`the emulator exited during start: ${out}`)));
+  });
+  child.stdout.resume();
+  return { url, pid: child.pid ?? 0, admin: new EmulatorAdmin(url), close };
+}
+
+/**
+ * Fills a topic with Kafka's own Java producer (org.apache.kafka.tools.ProducerPerformance):
+ * ~3x faster than kafkajs here. Values are drawn from 1,000 distinct 1 KiB JSON records
+ * (a payload file); records have no key, so the sink's _id is <topic>-<partition>-<offset>.
+ */
+async function fillTopicJava(broker: KafkaBroker, topic: string, count: number): Promise<{ bytes: number; seconds: number; producer: string }> {
+  const file = path.join(os.tmpdir(), `rso-bench-payloads-${process.pid}.txt`);
+  fs.writeFileSync(file, Array.from({ length: 1000 }, (_, n) => jsonRecord(n).toString()).join('\n'));
+  cleanups.push(async () => fs.rmSync(file, { force: true }));
+  const t0 = performance.now();
+  await broker.runTool('org.apache.kafka.tools.ProducerPerformance', [
+    '--topic', topic, '--num-records', String(count), '--throughput', '-1', '--payload-file', file,
+    '--producer-props', `bootstrap.servers=${broker.bootstrap}`, 'acks=1', 'batch.size=262144', 'linger.ms=5', 'compression.type=none',
+  ], { timeoutMs: 600_000 });
+  return { bytes: count * RECORD_BYTES, seconds: (performance.now() - t0) / 1000, producer: 'ProducerPerformance (acks=1, batch.size=256 KiB, linger.ms=5, no compression, no keys)' };
+}
+
+function runCeiling(broker: KafkaBroker, topic: string, records: number): Promise<Record<string, unknown>> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--disable-warning=TimeoutNegativeWarning', path.join(root, 'bench/ceiling.ts'), '--brokers', broker.bootstrap, '--topic', topic, '--records', String(records)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    children.add(child);
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.on('exit', (code) => {
+      children.delete(child);
+      if (code !== 0) return reject(new Error(`bench/ceiling.ts exited with ${code}`));
+      try {
+        resolve(JSON.parse(out.trim().split('\n').pop() ?? '') as Record<string, unknown>);
+      } catch (err) {
+        reject(err as Error);
+      }
+    });
+  });
+}
+
+/** CPU seconds (user + system) a process has used so far; 0 when it is gone. */
+function cpuSeconds(pid: number): number {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ 100)
+  } catch {
+    return 0;
+  }
+}
+
+/** The sink's own view of its memory, from its /metrics (prom-client default metrics). */
+async function sinkHeap(port: number): Promise<Record<string, number>> {
+  try {
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    const get = (name: string) => {
+      const m = new RegExp(`^rockset_sink_process_${name}(?:\\{[^}]*\\})? ([0-9.e+]+)$`, 'm').exec(text);
+      return m ? round(Number(m[1]) / 2 ** 20, 1) : NaN;
+    };
+    return { heapUsedMb: get('nodejs_heap_size_used_bytes'), heapTotalMb: get('nodejs_heap_size_total_bytes'), externalMb: get('nodejs_external_memory_bytes') };
+  } catch {
+    return {};
+  }
+}
+
+interface RunningSink {
+  child: ChildProcess;
+  port: number;
+  startedAt: number;
+  ready: Promise<void>;
+  /** Peak RSS (VmHWM) and current RSS in MB, read from /proc. */
+  memory(): { peakMb: number; rssMb: number };
+  stop(): Promise<number | null>;
+}
+
+async function startSink(opts: { broker: KafkaBroker; emulator: Emulator; topic: string; collection: string; registryUrl?: string; cpuProfDir?: string }): Promise<RunningSink> {
+  const port = await freePort();
+  const base: Record<string, unknown> = {
+    kafka: { brokers: opts.broker.brokers, clientId: 'bench-sink', groupId: `bench-sink-${opts.topic}-${Date.now()}`, topics: [opts.topic] },
+    rockset: { apiServer: opts.emulator.url, workspace: WS, collection: opts.collection },
+    http: { host: '127.0.0.1', port },
+    ...(opts.registryUrl !== undefined ? { format: { value: 'avro' }, schemaRegistry: { url: opts.registryUrl } } : {}),
+    logLevel: 'warn',
+  };
+  const config: Record<string, unknown> = { ...base };
+  for (const [section, value] of Object.entries(SINK_OVERRIDES)) {
+    const current = base[section];
+    config[section] = typeof current === 'object' && current !== null && typeof value === 'object' ? { ...current, ...value } : value;
+  }
+  const logFile = path.join(os.tmpdir(), `rso-bench-sink-${opts.topic}-${process.pid}.log`);
+  const logFd = fs.openSync(logFile, 'w');
+  const flags = ['--disable-warning=TimeoutNegativeWarning', '--disable-warning=ExperimentalWarning'];
+  if (opts.cpuProfDir !== undefined) flags.push('--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`);
+  const startedAt = performance.now();
+  const child = spawn(process.execPath, [...flags, path.join(root, 'sink/main.ts')], {
+    env: { ...process.env, ROCKSET_SINK_CONFIG_JSON: JSON.stringify(config), ROCKSET_API_KEY: API_KEY, TERMINATION_MESSAGE_PATH: path.join(os.tmpdir(), `rso-bench-term-${process.pid}`) },
+    stdio: ['ignore', logFd, logFd],
+  });
+  fs.closeSync(logFd);
+  children.add(child);
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => {
+    children.delete(child);
+    resolve(code);
+  }));
+  let stopping = false;
+  const unexpected = exited.then((code) => {
+    if (!stopping) throw new Error(`the sink exited unexpectedly with ${code}; its log: ${logFile}\n${fs.readFileSync(logFile, 'utf8').slice(-2000)}`);
+  });
+  unexpected.catch(() => {});
+  const stop = async () => {
+    stopping = true;
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    const code = await exited;
+    clearTimeout(timer);
+    if (code === 0) fs.rmSync(logFile, { force: true }); // kept only when the sink failed
+    return code;
+  };
+  cleanups.push(stop);
+  const ready = waitFor('the sink to join its consumer group', async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).ok, {
+    timeoutMs: 60_000,
+    intervalMs: 50,
+    abort: () => (child.exitCode !== null ? new Error(`the sink exited with ${child.exitCode} during start; log: ${logFile}\n${fs.readFileSync(logFile, 'utf8').slice(-2000)}`) : undefined),
+  });
+  return {
+    child,
+    port,
+    startedAt,
+    ready,
+    memory() {
+      const status = fs.readFileSync(`/proc/${child.pid}/status`, 'utf8');
+      const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0);
+      return { peakMb: round(kb('VmHWM') / 1024, 1), rssMb: round(kb('VmRSS') / 1024, 1) };
+    },
+    stop,
+  };
+}
+
+/** The sink drains a pre-filled topic; window = first write request -> all documents present. */
+async function drain(opts: { broker: KafkaBroker; emulator: Emulator; topic: string; collection: string; records: number; bytes: number; registryUrl?: string; cpuProfDir?: string }) {
+  const sink = await startSink(opts);
+  try {
+    let doneAt = 0;
+    // CPU used by each process while documents flow (first document seen -> all present).
+    const pids = { sink: sink.child.pid ?? 0, emulator: opts.emulator.pid, broker: opts.broker.pid };
+    let cpuStart: { at: number; sink: number; emulator: number; broker: number } | undefined;
+    let cpu: Record<string, number> = {};
+    await waitFor(`${opts.records} documents in ${WS}.${opts.collection}`, async () => {
+      if (sink.child.exitCode !== null) throw new Error(`the sink exited with ${sink.child.exitCode}`);
+      const count = await opts.emulator.admin.count(WS, opts.collection);
+      if (count > 0 && cpuStart === undefined) cpuStart = { at: performance.now(), sink: cpuSeconds(pids.sink), emulator: cpuSeconds(pids.emulator), broker: cpuSeconds(pids.broker) };
+      if (count < opts.records) return false;
+      doneAt = performance.now();
+      if (cpuStart !== undefined) {
+        const s = (doneAt - cpuStart.at) / 1000;
+        cpu = {
+          sink: round((cpuSeconds(pids.sink) - cpuStart.sink) / s, 2),
+          emulator: round((cpuSeconds(pids.emulator) - cpuStart.emulator) / s, 2),
+          broker: round((cpuSeconds(pids.broker) - cpuStart.broker) / s, 2),
+        };
+      }
+      return true;
+    }, { timeoutMs: 600_000, intervalMs: 20, abort: () => (sink.child.exitCode !== null ? new Error(`the sink exited with ${sink.child.exitCode}`) : undefined) });
+    const memory = sink.memory();
+    const heap = await sinkHeap(sink.port);
+    const log = await opts.emulator.admin.requests({ workspace: WS, collection: opts.collection });
+    const first = log[0];
+    if (first === undefined) throw new Error('no write request in the emulator log');
+    // Request log times are wall-clock ms (the emulator runs on this machine: same clock).
+    const firstAt = Date.parse(first.time) - performance.timeOrigin;
+    const seconds = (doneAt - firstAt) / 1000;
+    const docsPerRequest = log.map((e) => e.documents ?? 0);
+    const result = {
+      records: opts.records,
+      seconds: round(seconds, 3),
+      secondsFromSinkStart: round((doneAt - sink.startedAt) / 1000, 3),
+      rps: Math.round(opts.records / seconds),
+      mbps: round(opts.bytes / seconds / 1e6, 2),
+      requests: log.length,
+      non200: log.filter((e) => e.status !== 200).length,
+      avgDocsPerRequest: round(docsPerRequest.reduce((a, b) => a + b, 0) / Math.max(1, log.length), 1),
+      rssPeakMb: memory.peakMb,
+      rssEndMb: memory.rssMb,
+      sinkHeapAtEnd: heap,
+      /** Cores used per process while documents flowed (of 2 on the reference machine). */
+      coresUsed: cpu,
+    };
+    return result;
+  } finally {
+    await sink.stop();
+  }
+}
+
+function pct(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))] as number;
+}
+
+/** Records at a fixed rate with their produce time; visibility from the emulator's request log. */
+async function e2e(kafka: Kafka, broker: KafkaBroker, emulator: Emulator, topic: string) {
+  await createTopic(kafka, topic);
+  const sink = await startSink({ broker, emulator, topic, collection: 'e2e' });
+  try {
+    await sink.ready;
+    const producer = kafka.producer({ allowAutoTopicCreation: false });
+    await producer.connect();
+    cleanups.push(() => producer.disconnect());
+    const producedAt = new Map<string, number>();
+    const latencies: number[] = [];
+    const arrivals: number[] = [];
+    const steady: number[] = []; // records produced after the first 5 s (JIT warm, group settled)
+    let steadyFrom = Infinity;
+    let since = (await emulator.admin.requests()).at(-1)?.seq ?? 0;
+    let polls = 0;
+    let pollMsTotal = 0;
+    let polling = true;
+    let drainDeadline = Infinity;
+    const poller = (async () => {
+      while (polling || producedAt.size > 0) {
+        const t0 = performance.now();
+        const entries = await emulator.admin.requests({ since, workspace: WS, collection: 'e2e' });
+        const now = Date.now();
+        polls += 1;
+        pollMsTotal += performance.now() - t0;
+        for (const entry of entries) {
+          if (entry.status === null) break; // still in progress: look again next time
+          since = entry.seq;
+          if (!entry.applied || entry.status !== 200) continue;
+          const arrivedAt = Date.parse(entry.time);
+          for (const id of entry.ids) {
+            const at = id === null ? undefined : producedAt.get(id);
+            if (at !== undefined && id !== null) {
+              latencies.push(now - at);
+              arrivals.push(arrivedAt - at);
+              if (at >= steadyFrom) steady.push(now - at);
+              producedAt.delete(id);
+            }
+          }
+        }
+        if (!polling && producedAt.size > 0 && performance.now() > drainDeadline) break;
+        await sleep(10);
+      }
+    })();
+
+    const total = Math.round(E2E_RATE * E2E_SECONDS);
+    const t0 = performance.now();
+    steadyFrom = Date.now() + 5000;
+    let sent = 0;
+    const inFlight = new Set<Promise<unknown>>();
+    let sendErrors = 0;
+    let lateTicks = 0;
+    while (sent < total) {
+      const due = Math.min(total, Math.floor(((performance.now() - t0) / 1000) * E2E_RATE));
+      if (due > sent) {
+        const messages: Message[] = [];
+        const now = Date.now();
+        for (let n = sent; n < due; n++) {
+          const key = `e2e-${n}`;
+          producedAt.set(key, now);
+          messages.push({ key, value: jsonRecord(n, { produced_at: now }), partition: n % PARTITIONS });
+        }
+        sent = due;
+        const p = producer.send({ topic, compression: CompressionTypes.None, messages }).catch(() => void (sendErrors += 1));
+        inFlight.add(p);
+        void p.finally(() => inFlight.delete(p));
+        if (inFlight.size > 50) lateTicks += 1;
+      }
+      await sleep(5);
+    }
+    await Promise.all(inFlight);
+    const produceSeconds = (performance.now() - t0) / 1000;
+    polling = false;
+    drainDeadline = performance.now() + 60_000;
+    await poller;
+    if (producedAt.size > 0) say(`e2e: ${producedAt.size} records never became visible within 60 s`);
+    latencies.sort((a, b) => a - b);
+    arrivals.sort((a, b) => a - b);
+    steady.sort((a, b) => a - b);
+    return {
+      rate: E2E_RATE,
+      seconds: E2E_SECONDS,
+      produceSeconds: round(produceSeconds, 2),
+      produced: total,
+      visible: latencies.length,
+      missing: producedAt.size,
+      sendErrors,
+      lateTicks,
+      p50Ms: pct(latencies, 0.5),
+      p90Ms: pct(latencies, 0.9),
+      p99Ms: pct(latencies, 0.99),
+      maxMs: latencies.at(-1) ?? NaN,
+      // Lower bound: produce -> the emulator received the write request carrying the record (ms clock, no polling).
+      requestArrival: { p50Ms: pct(arrivals, 0.5), p99Ms: pct(arrivals, 0.99) },
+      afterFirst5s: { records: steady.length, p50Ms: pct(steady, 0.5), p99Ms: pct(steady, 0.99) },
+      pollIntervalMs: round((performance.now() - t0) / Math.max(1, polls), 1),
+      pollCostMs: round(pollMsTotal / Math.max(1, polls), 1),
+      rssPeakMb: sink.memory().peakMb,
+    };
+  } finally {
+    await sink.stop();
+  }
+}
+
+function runEmulatorBench(): Promise<Record<string, unknown> | undefined> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', path.join(root, 'emulator/bench.ts'), '--seconds', '5'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    children.add(child);
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.on('exit', () => {
+      children.delete(child);
+      const line = out.trim().split('\n').pop() ?? '';
+      if (line !== '') process.stdout.write(`${line}\n`);
+      try {
+        resolve(JSON.parse(line) as Record<string, unknown>);
+      } catch {
+        resolve(undefined);
+      }
+    });
+  });
+}
+
+// ---- main -----------------------------------------------------------------------------
+
+const started = new Date();
+// Other work on the machine skews every figure: the load average before and after says how quiet it was.
+const loadAtStart = os.loadavg().map((l) => round(l, 2));
+const results: Record<string, unknown> = {};
+let exitCode = 0;
+try {
+  // The emulator's own absorb benchmark first, while nothing else runs.
+  say('emulator absorb benchmark (5 s)');
+  const absorb = await runEmulatorBench();
+
+  say('starting a Kafka broker and the emulator');
+  const needRegistry = !skip.has('avro');
+  // The registry (a JVM) starts next to the broker, before anything is produced or measured.
+  const registryStarting: Promise<SchemaRegistryServer> | undefined = needRegistry ? startRegistry() : undefined;
+  registryStarting?.catch(() => {});
+  cleanups.push(async () => (await registryStarting?.catch(() => undefined))?.stop());
+  const broker = await startKafka();
+  cleanups.push(() => broker.stop());
+  const emulator = await startEmulatorProcess();
+  const registry = registryStarting ? await registryStarting : undefined;
+  const kafka = new Kafka({ clientId: 'bench', brokers: broker.brokers, logLevel: logLevel.NOTHING });
+
+  const jsonTopic = 'bench-json';
+  let jsonFill = { bytes: 0, seconds: 0, producer: 'none' };
+  if (!skip.has('ceiling') || !skip.has('sink')) {
+    await createTopic(kafka, jsonTopic);
+    say(`producing ${RECORDS} JSON records of ${RECORD_BYTES} bytes into ${jsonTopic} (${PARTITIONS} partitions)`);
+    jsonFill = await fillTopicJava(broker, jsonTopic, RECORDS);
+    say(`  produced in ${jsonFill.seconds.toFixed(1)} s (${Math.round(RECORDS / jsonFill.seconds)} records/s)`);
+  }
+
+  const avroTopic = 'bench-avro';
+  let avroBytes = 0;
+  let avroFill: { bytes: number; seconds: number } | undefined;
+  if (registry) {
+    await createTopic(kafka, avroTopic);
+    const client = new SchemaRegistry({ host: registry.ccompatUrl });
+    const { id } = await client.register({ type: SchemaType.AVRO, schema: JSON.stringify(AVRO_SCHEMA) }, { subject: `${avroTopic}-value` });
+    say(`producing ${AVRO_RECORDS} Avro records into ${avroTopic}`);
+    // 1,000 distinct encoded values, reused round-robin (keys stay unique): encoding is not what is measured.
+    const encoded = await Promise.all(Array.from({ length: 1000 }, (_, n) => client.encode(id, avroValue(n))));
+    avroFill = await fillTopic(kafka, avroTopic, AVRO_RECORDS, (n) => encoded[n % encoded.length] as Buffer);
+    avroBytes = Math.round(avroFill.bytes / AVRO_RECORDS);
+    say(`  produced in ${avroFill.seconds.toFixed(1)} s; ${avroBytes} bytes per framed record`);
+  }
+
+  let ceiling: Record<string, unknown> | undefined;
+  if (!skip.has('ceiling')) {
+    say('ceiling: raw kafkajs consumer over the JSON topic');
+    ceiling = await runCeiling(broker, jsonTopic, RECORDS);
+    say(`  ${ceiling['rps']} records/s`);
+  }
+  let sinkJson: Awaited<ReturnType<typeof drain>> | undefined;
+  if (!skip.has('sink')) {
+    say('sink: draining the JSON topic into the emulator');
+    sinkJson = await drain({ broker, emulator, topic: jsonTopic, collection: 'json', records: RECORDS, bytes: jsonFill.bytes });
+    say(`  ${sinkJson.rps} records/s, ${sinkJson.mbps} MB/s, peak RSS ${sinkJson.rssPeakMb} MB`);
+    await emulator.admin.reset(WS, 'json');
+  }
+
+  let avro: Awaited<ReturnType<typeof drain>> | undefined;
+  if (registry && avroFill) {
+    say('sink: draining the Avro topic');
+    avro = await drain({ broker, emulator, topic: avroTopic, collection: 'avro', records: AVRO_RECORDS, bytes: avroFill.bytes, registryUrl: registry.ccompatUrl });
+    say(`  ${avro.rps} records/s, peak RSS ${avro.rssPeakMb} MB`);
+    await emulator.admin.reset(WS, 'avro');
+    await registry.stop();
+  }
+
+  let latency: Awaited<ReturnType<typeof e2e>> | undefined;
+  if (!skip.has('e2e')) {
+    say(`e2e: ${E2E_RATE} records/s for ${E2E_SECONDS} s`);
+    latency = await e2e(kafka, broker, emulator, 'bench-e2e');
+    say(`  p50 ${latency.p50Ms} ms, p99 ${latency.p99Ms} ms`);
+  }
+
+  let profile: { records: number; rps: number; top: ProfileEntry[]; file: string } | undefined;
+  if (args.profile) {
+    const topic = 'bench-profile';
+    await createTopic(kafka, topic);
+    const fill = await fillTopicJava(broker, topic, PROFILE_RECORDS);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rso-bench-prof-'));
+    say(`profile: sink with --cpu-prof draining ${PROFILE_RECORDS} JSON records (profiles in ${dir})`);
+    const run = await drain({ broker, emulator, topic, collection: 'profile', records: PROFILE_RECORDS, bytes: fill.bytes, cpuProfDir: dir });
+    const file = fs.readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).map((f) => path.join(dir, f))[0];
+    if (file === undefined) say('profile: no .cpuprofile written');
+    else profile = { records: PROFILE_RECORDS, rps: run.rps, top: summarizeProfile(file, 20), file };
+  }
+
+  const ceilingRps = typeof ceiling?.['rps'] === 'number' ? ceiling['rps'] : undefined;
+  const ratio = ceilingRps !== undefined && sinkJson !== undefined ? round(sinkJson.rps / ceilingRps, 3) : null;
+  const summary = {
+    bench: 'sink',
+    date: started.toISOString(),
+    machine: { cores: os.cpus().length, cpu: os.cpus()[0]?.model ?? 'unknown', ramGb: round(os.totalmem() / 2 ** 30, 1), node: process.version, platform: `${os.platform()} ${os.release()}`, loadavgAtStart: loadAtStart, loadavgAtEnd: os.loadavg().map((l) => round(l, 2)) },
+    settings: {
+      records: RECORDS, avroRecords: AVRO_RECORDS, recordBytes: RECORD_BYTES, avroRecordBytes: avroBytes, partitions: PARTITIONS,
+      produce: { json: 'Kafka ProducerPerformance from 1,000 distinct 1 KiB JSON records, no keys (_id = topic-partition-offset)', avro: `kafkajs, batches of ${PRODUCE_BATCH}, ${PRODUCE_IN_FLIGHT} sends in flight, no compression, keyed; 1,000 distinct encoded values reused` },
+      sink: { ...SINK_DEFAULTS, logLevel: 'warn', overrides: SINK_OVERRIDES, note: Object.keys(SINK_OVERRIDES).length === 0 ? 'sink defaults (none overridden)' : 'sink defaults with the overrides given by --sink-config' },
+      ceiling: ceiling?.['settings'] ?? null,
+      emulator: { storeMode: 'ids', process: 'own (emulator/main.ts)', faults: 'none' },
+      e2e: { rate: E2E_RATE, seconds: E2E_SECONDS, method: 'request log polled every 10 ms: produce time (Date.now before send) -> first poll that sees the request carrying the _id answered 200 and applied' },
+      window: 'first write request in the emulator log -> document count complete (polled every 20 ms)',
+    },
+    ceiling_rps: ceilingRps ?? null,
+    sink_rps: sinkJson?.rps ?? null,
+    sink_mbps: sinkJson?.mbps ?? null,
+    ratio,
+    rss_peak_mb: sinkJson?.rssPeakMb ?? null,
+    avro_rps: avro?.rps ?? null,
+    e2e_p50_ms: latency?.p50Ms ?? null,
+    e2e_p99_ms: latency?.p99Ms ?? null,
+    targets: {
+      ratio: { target: '>= 0.8', met: ratio === null ? null : ratio >= 0.8 },
+      e2e_p99_ms: { target: '< 250', met: latency === undefined ? null : latency.p99Ms < 250 },
+      rss_peak_mb: { target: '< 200', met: sinkJson === undefined ? null : sinkJson.rssPeakMb < 200 },
+    },
+    emulator_absorb: absorb ?? null,
+    details: { produce: { json: jsonFill, avro: avroFill }, ceiling, sinkJson, avro, e2e: latency, profile },
+  };
+  Object.assign(results, summary);
+  fs.writeFileSync(args.out, `${JSON.stringify(results, null, 2)}\n`);
+
+  const fmt = (v: unknown) => (v === null || v === undefined ? 'n/a' : String(v));
+  const mark = (met: boolean | null) => (met === null ? '' : met ? 'ok' : 'MISSED');
+  const rows: [string, string, string, string][] = [
+    ['emulator absorb (docs/s)', fmt(absorb?.['docsPerSec']), '', ''],
+    ['ceiling_rps (raw kafkajs)', fmt(summary.ceiling_rps), '', ''],
+    ['sink_rps (JSON)', fmt(summary.sink_rps), '', ''],
+    ['sink_mbps (value MB/s)', fmt(summary.sink_mbps), '', ''],
+    ['ratio sink/ceiling', fmt(ratio), '>= 0.8', mark(summary.targets.ratio.met)],
+    ['rss_peak_mb (JSON drain)', fmt(summary.rss_peak_mb), '< 200', mark(summary.targets.rss_peak_mb.met)],
+    ['avro_rps', fmt(summary.avro_rps), '', ''],
+    ['e2e_p50_ms', fmt(summary.e2e_p50_ms), '', ''],
+    ['e2e_p99_ms', fmt(summary.e2e_p99_ms), '< 250', mark(summary.targets.e2e_p99_ms.met)],
+    ['  e2e poll interval (ms)', fmt(latency?.pollIntervalMs), '', ''],
+    ['  e2e p50/p99 to request arrival', latency ? `${latency.requestArrival.p50Ms}/${latency.requestArrival.p99Ms}` : 'n/a', '', ''],
+    ['  e2e p50/p99 after the first 5 s', latency ? `${latency.afterFirst5s.p50Ms}/${latency.afterFirst5s.p99Ms}` : 'n/a', '', ''],
+    ['  cores used sink/emulator/broker', sinkJson ? `${sinkJson.coresUsed['sink']}/${sinkJson.coresUsed['emulator']}/${sinkJson.coresUsed['broker']}` : 'n/a', '', ''],
+    ['  docs per write request', fmt(sinkJson?.avgDocsPerRequest), '', ''],
+    ['rss_peak_mb (Avro drain)', fmt(avro?.rssPeakMb), '', ''],
+    ['rss_peak_mb (e2e run)', fmt(latency?.rssPeakMb), '', ''],
+  ];
+  const w = [Math.max(...rows.map((r) => r[0].length)), Math.max(8, ...rows.map((r) => r[1].length)), 8, 6];
+  const line = (r: string[]) => r.map((c, i) => c.padEnd(w[i] ?? 0)).join('  ').trimEnd();
+  process.stdout.write(`\nSink benchmark ${summary.date}  (${summary.machine.cores} cores, ${summary.machine.ramGb} GB RAM, Node ${summary.machine.node}; load average 1 min ${loadAtStart[0]} at start)\n`);
+  process.stdout.write(`${RECORDS} x ${RECORD_BYTES} B JSON records, ${PARTITIONS} partitions; sink defaults: batch ${SINK_DEFAULTS.batch.maxDocuments} docs / 4 MiB / linger ${SINK_DEFAULTS.batch.lingerMs} ms, ${SINK_DEFAULTS.rockset.maxInFlightRequests} requests in flight\n`);
+  process.stdout.write(`${line(['metric', 'value', 'target', ''])}\n${line(rows[0]!.map((_, i) => '-'.repeat(w[i] ?? 0)))}\n`);
+  for (const r of rows) process.stdout.write(`${line(r)}\n`);
+  if (profile) {
+    process.stdout.write(`\nsink CPU profile (${profile.records} records, ${profile.rps} records/s): top self time\n`);
+    for (const p of profile.top) process.stdout.write(`  ${p.selfPct.toFixed(1).padStart(5)}%  ${p.selfMs.toFixed(0).padStart(6)} ms  ${p.name}  ${p.where}\n`);
+  }
+  process.stdout.write(`results: ${args.out}\n`);
+  const { details: _details, ...line1 } = summary;
+  void _details;
+  process.stdout.write(`${JSON.stringify(line1)}\n`);
+} catch (err) {
+  exitCode = 1;
+  say(`failed: ${(err as Error).stack ?? String(err)}`);
+} finally {
+  await cleanup();
+}
+process.exit(exitCode);
