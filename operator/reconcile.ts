@@ -1,0 +1,225 @@
+// One reconcile pass for one RocksetSink: read the sink, validate, resolve its
+// Secrets (versions and key names only), render, server-side apply the ConfigMap and
+// Deployment it owns (only when they differ from what is stored), observe the
+// Deployment and pods, and write the status only when statusChanged says so. An
+// unchanged, healthy sink makes no API writes.
+import { createHash } from 'node:crypto';
+import { GROUP, type RocksetSink } from './api/rocksetsink.ts';
+import { validateSpec } from './api/validate.ts';
+import type { ExistingObject, Kube, PodInfo } from './kube.ts';
+import { canonicalJson, secretsChecksum } from './render/checksum.ts';
+import { secretMounts } from './render/config.ts';
+import { selectorString } from './render/meta.ts';
+import { renderSink } from './render/objects.ts';
+import { computeStatus, statusChanged, type Observed, type ObservedDeployment, type ObservedLag, type ObservedPod } from './status.ts';
+import { ConfigError, validateConfig } from '../sink/config/validate.ts';
+
+export const DEFAULT_SINK_IMAGE = 'ghcr.io/rockset-sink/rockset-sink:0.1.0';
+/** sha256 of the object as last applied: a render change (also a removed field) re-applies. */
+export const APPLIED_HASH_ANNOTATION = `${GROUP}/applied-hash`;
+
+export interface ReconcileKey {
+  namespace: string;
+  name: string;
+}
+
+export interface ReconcileDeps {
+  kube: Kube;
+  now(): Date;
+  readLag?(sink: RocksetSink): Promise<ObservedLag>;
+  /** Default sink image; spec.image overrides it. */
+  image?: string;
+}
+
+export interface ReconcileResult {
+  outcome: 'done' | 'requeue';
+  writes: number;
+}
+
+/**
+ * The first path where `existing` lacks a value of `desired`, or undefined when it holds
+ * them all (zero values may be absent; extra fields, e.g. API server defaults, are fine; arrays match by length and position).
+ */
+export function mismatch(existing: unknown, desired: unknown, at = ''): string | undefined {
+  // The API server omits zero values (Go omitempty): readOnly: false reads back absent.
+  if (existing === undefined && (desired === false || desired === 0 || desired === '')) return undefined;
+  if (Array.isArray(desired)) {
+    if (!Array.isArray(existing) || existing.length !== desired.length) return at || '.';
+    for (let i = 0; i < desired.length; i++) {
+      const m = mismatch(existing[i], desired[i], `${at}[${i}]`);
+      if (m !== undefined) return m;
+    }
+    return undefined;
+  }
+  if (desired !== null && typeof desired === 'object') {
+    if (existing === null || typeof existing !== 'object' || Array.isArray(existing)) return at || '.';
+    for (const [k, v] of Object.entries(desired)) {
+      if (v === undefined) continue;
+      const m = mismatch((existing as Record<string, unknown>)[k], v, `${at}.${k}`);
+      if (m !== undefined) return m;
+    }
+    return undefined;
+  }
+  return existing === desired ? undefined : at || '.';
+}
+
+export const covers = (existing: unknown, desired: unknown): boolean => mismatch(existing, desired) === undefined;
+
+const ownedBy = (obj: ExistingObject, uid: string): boolean => (obj.metadata.ownerReferences ?? []).some((r) => r.uid === uid);
+
+function withAppliedHash<T extends { metadata: object }>(obj: T): T & { metadata: { annotations: Record<string, string> } } {
+  const hash = createHash('sha256').update(canonicalJson(obj, 0)).digest('hex');
+  return { ...obj, metadata: { ...obj.metadata, annotations: { [APPLIED_HASH_ANNOTATION]: hash } } };
+}
+
+function upToDate(existing: ExistingObject | undefined, desired: { metadata: { annotations: Record<string, string> } }): boolean {
+  if (!existing) return false;
+  return existing.metadata.annotations?.[APPLIED_HASH_ANNOTATION] === desired.metadata.annotations[APPLIED_HASH_ANNOTATION] && covers(existing, desired);
+}
+
+function observeDeployment(d: ExistingObject): ObservedDeployment {
+  const status = (d['status'] ?? {}) as Omit<ObservedDeployment, 'generation'>;
+  const out: ObservedDeployment = { generation: d.metadata.generation ?? 0 };
+  if (status.observedGeneration !== undefined) out.observedGeneration = status.observedGeneration;
+  if (status.replicas !== undefined) out.replicas = status.replicas;
+  if (status.readyReplicas !== undefined) out.readyReplicas = status.readyReplicas;
+  if (status.availableReplicas !== undefined) out.availableReplicas = status.availableReplicas;
+  if (status.updatedReplicas !== undefined) out.updatedReplicas = status.updatedReplicas;
+  if (status.conditions) out.conditions = status.conditions;
+  return out;
+}
+
+function observePod(p: PodInfo): ObservedPod {
+  const c = p.status?.containerStatuses?.find((s) => s.name === 'sink');
+  const pod: ObservedPod = { name: p.metadata.name, restartCount: c?.restartCount ?? 0 };
+  const term = c?.lastState?.terminated;
+  if (term) pod.lastTermination = term.message === undefined ? { exitCode: term.exitCode } : { exitCode: term.exitCode, message: term.message };
+  const waiting = c?.state?.waiting?.reason;
+  if (waiting) pod.waitingReason = waiting;
+  return pod;
+}
+
+function errorText(err: unknown): string {
+  const body = (err as { body?: unknown } | null)?.body;
+  if (typeof body === 'string') {
+    try {
+      const parsed = JSON.parse(body) as { message?: string };
+      if (parsed.message) return parsed.message;
+    } catch {
+      // not JSON
+    }
+  } else if (body && typeof body === 'object' && typeof (body as { message?: unknown }).message === 'string') {
+    return (body as { message: string }).message;
+  }
+  return err instanceof Error ? err.message : String(err);
+}
+
+function splitProblem(problem: string): { field: string; message: string } {
+  const i = problem.indexOf(': ');
+  return i < 0 ? { field: 'spec', message: problem } : { field: problem.slice(0, i), message: problem.slice(i + 2) };
+}
+
+/** One pass over the sink named by `key`. */
+export async function reconcile(key: ReconcileKey, deps: ReconcileDeps): Promise<ReconcileResult> {
+  const { kube } = deps;
+  const writesBefore = kube.writes;
+  const result = (outcome: ReconcileResult['outcome']): ReconcileResult => ({ outcome, writes: kube.writes - writesBefore });
+
+  const sink = await kube.getSink(key.namespace, key.name);
+  if (!sink || (sink.metadata as { deletionTimestamp?: string }).deletionTimestamp !== undefined) return result('done');
+  const { namespace } = sink.metadata;
+  const generation = sink.metadata.generation ?? 0;
+  const observed: Observed = {
+    generation,
+    spec: { replicas: typeof sink.spec?.replicas === 'number' ? sink.spec.replicas : 1, paused: sink.spec?.paused === true },
+    selector: selectorString(sink),
+  };
+
+  const writeStatus = async (): Promise<void> => {
+    const status = computeStatus(sink.status, observed, deps.now());
+    if (statusChanged(sink.status, status)) await kube.patchSinkStatus(namespace, sink.metadata.name, status);
+  };
+
+  // 1. The spec (the API server has defaulted and checked it; ajv and the sink's own check again).
+  const checked = validateSpec(sink.spec);
+  if (!checked.ok) {
+    observed.configProblem = splitProblem(checked.problems[0] ?? 'spec: is invalid');
+    await writeStatus();
+    return result('done');
+  }
+  const valid: RocksetSink = { ...sink, spec: checked.spec };
+
+  // 2. Secrets: every referenced Secret and key must exist. Versions only, never values.
+  const versions: Record<string, string> = {};
+  const missing: string[] = [];
+  const seen = new Map<string, Awaited<ReturnType<Kube['getSecret']>>>();
+  for (const m of secretMounts(valid.spec)) {
+    if (!seen.has(m.ref.name)) seen.set(m.ref.name, await kube.getSecret(namespace, m.ref.name));
+    const secret = seen.get(m.ref.name);
+    if (!secret) missing.push(`Secret ${m.ref.name} (${m.field})`);
+    else if (!secret.keys.includes(m.ref.key)) missing.push(`key ${m.ref.key} in Secret ${m.ref.name} (${m.field})`);
+    else versions[m.ref.name] = secret.resourceVersion;
+  }
+
+  // 3. Render, and the sink's own check of the rendered configuration.
+  const rendered = renderSink(valid, { image: deps.image ?? DEFAULT_SINK_IMAGE, secretsHash: secretsChecksum(versions) });
+  try {
+    validateConfig(rendered.config);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    observed.configProblem = splitProblem(err.problems[0] ?? 'spec: is invalid');
+    await writeStatus();
+    return result('done');
+  }
+
+  const cmName = rendered.configMap.metadata.name;
+  const depName = rendered.deployment.metadata.name;
+  const [existingCm, existingDep] = await Promise.all([kube.getConfigMap(namespace, cmName), kube.getDeployment(namespace, depName)]);
+
+  if (missing.length) {
+    // The Deployment is left as it is (it keeps running with the Secrets it had).
+    observed.missingSecrets = missing;
+    if (existingDep && ownedBy(existingDep, sink.metadata.uid)) observed.deployment = observeDeployment(existingDep);
+    await writeStatus();
+    return result('requeue');
+  }
+
+  // 4. Refuse objects of the rendered names that this sink does not own: never touch them.
+  const foreign = [existingCm && !ownedBy(existingCm, sink.metadata.uid) ? `ConfigMap ${namespace}/${cmName}` : undefined, existingDep && !ownedBy(existingDep, sink.metadata.uid) ? `Deployment ${namespace}/${depName}` : undefined].filter(
+    (x): x is string => x !== undefined,
+  );
+  if (foreign.length) {
+    observed.applyError = `${foreign.join(' and ')} already exist${foreign.length === 1 ? 's' : ''} and ${foreign.length === 1 ? 'is' : 'are'} not owned by RocksetSink ${sink.metadata.name}: delete or rename ${foreign.length === 1 ? 'it' : 'them'}, or rename the RocksetSink`;
+    await writeStatus();
+    return result('requeue');
+  }
+
+  // 5. Apply what differs from what is stored.
+  let deployment = existingDep;
+  try {
+    const cm = withAppliedHash(rendered.configMap);
+    if (!upToDate(existingCm, cm)) await kube.applyOwned(cm);
+    const dep = withAppliedHash(rendered.deployment);
+    if (!upToDate(existingDep, dep)) deployment = await kube.applyOwned(dep);
+  } catch (err) {
+    observed.applyError = `Applying the workers' objects failed: ${errorText(err)}`;
+    if (deployment) observed.deployment = observeDeployment(deployment);
+    await writeStatus();
+    return result('requeue');
+  }
+
+  // 6. Observe and report.
+  if (deployment) observed.deployment = observeDeployment(deployment);
+  observed.pods = (await kube.listPods(namespace, selectorString(sink))).map(observePod);
+  if (deps.readLag) {
+    try {
+      observed.lag = await deps.readLag(valid);
+    } catch (err) {
+      observed.lag = { error: err instanceof Error ? err.message : String(err) };
+    }
+  }
+  const status = computeStatus(sink.status, observed, deps.now());
+  if (statusChanged(sink.status, status)) await kube.patchSinkStatus(namespace, sink.metadata.name, status);
+  const ready = status.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
+  return result(ready ? 'done' : 'requeue');
+}
