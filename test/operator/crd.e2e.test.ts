@@ -5,11 +5,8 @@
 // objects that run, and the scale/status subresources and printer columns work.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import fs from 'node:fs';
-import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Agent, fetch } from 'undici';
-import { parse } from 'yaml';
 import { testControlPlane, type ControlPlane } from '../harness/controlplane.ts';
 import { waitFor } from '../harness/ports.ts';
 import { CROSS_FIELD_RULES, CRD_NAME, GROUP, PLURAL, VERSION, type RocksetSink } from '../../operator/api/rocksetsink.ts';
@@ -17,9 +14,9 @@ import { validateSpec } from '../../operator/api/validate.ts';
 import { secretsChecksum } from '../../operator/render/checksum.ts';
 import { selectorString } from '../../operator/render/meta.ts';
 import { renderSink } from '../../operator/render/objects.ts';
+import { installCrdAndNamespace } from './cluster.ts';
 import { DEFAULT_IMAGE, RULE_CASES, fullSpec, minimalSpec, withSection, type Json } from './fixtures.ts';
 
-const root = path.resolve(import.meta.dirname, '../..');
 const ns = `rss-${randomBytes(4).toString('hex')}`;
 const base = `/apis/${GROUP}/${VERSION}/namespaces/${ns}/${PLURAL}`;
 let cp: ControlPlane;
@@ -38,17 +35,7 @@ const uniqueName = (prefix: string) => `${prefix}-${++n}`;
 
 before(async () => {
   cp = await testControlPlane();
-  const crd = parse(fs.readFileSync(path.join(root, 'crds', `${CRD_NAME}.yaml`), 'utf8')) as Json;
-  const res = await cp.request<Status>('POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', crd);
-  assert.ok(res.status === 201 || res.status === 409, `CRD rejected (${res.status}): ${JSON.stringify(res.body)}`);
-  await waitFor('the CRD to be Established', async () => {
-    const r = await cp.request<{ status?: { conditions?: { type: string; status: string }[] } }>('GET', `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${CRD_NAME}`);
-    return r.body.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True') ?? false;
-  }, { timeoutMs: 30_000, intervalMs: 100 });
-  const nsRes = await cp.request('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
-  assert.equal(nsRes.status, 201, JSON.stringify(nsRes.body));
-  // The resource is served a moment after Established.
-  await waitFor('rocksetsinks to be served', async () => (await cp.request('GET', base)).status === 200, { timeoutMs: 30_000, intervalMs: 100 });
+  await installCrdAndNamespace(cp, ns);
 });
 
 after(async () => {

@@ -6,19 +6,16 @@
 // lets the garbage collector remove what it owned.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import fs from 'node:fs';
-import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { parse } from 'yaml';
 import { testControlPlane, type ControlPlane } from '../harness/controlplane.ts';
 import { waitFor } from '../harness/ports.ts';
-import { CRD_NAME, GROUP, PLURAL, VERSION, type Condition, type RocksetSink } from '../../operator/api/rocksetsink.ts';
+import { GROUP, PLURAL, VERSION, type Condition, type RocksetSink } from '../../operator/api/rocksetsink.ts';
 import { createKube, kubeConfigFromFile, type Kube } from '../../operator/kube.ts';
 import { reconcile, type ReconcileDeps } from '../../operator/reconcile.ts';
 import { SECRETS_CHECKSUM_ANNOTATION } from '../../operator/render/meta.ts';
-import { minimalSpec, type Json } from './fixtures.ts';
+import { installCrdAndNamespace } from './cluster.ts';
+import { minimalSpec } from './fixtures.ts';
 
-const root = path.resolve(import.meta.dirname, '../..');
 const ns = `rec-${randomBytes(4).toString('hex')}`;
 const sinks = `/apis/${GROUP}/${VERSION}/namespaces/${ns}/${PLURAL}`;
 const deployments = `/apis/apps/v1/namespaces/${ns}/deployments`;
@@ -81,16 +78,7 @@ async function reconcileUntil(name: string, what: string, check: (s: RocksetSink
 
 before(async () => {
   cp = await testControlPlane();
-  const crd = parse(fs.readFileSync(path.join(root, 'crds', `${CRD_NAME}.yaml`), 'utf8')) as Json;
-  const res = await cp.request('POST', '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', crd);
-  assert.ok(res.status === 201 || res.status === 409, `CRD rejected (${res.status}): ${JSON.stringify(res.body)}`);
-  await waitFor('the CRD to be Established', async () => {
-    const r = await cp.request<{ status?: { conditions?: { type: string; status: string }[] } }>('GET', `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${CRD_NAME}`);
-    return r.body.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True') ?? false;
-  }, { timeoutMs: 30_000, intervalMs: 100 });
-  const nsRes = await cp.request('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
-  assert.equal(nsRes.status, 201, JSON.stringify(nsRes.body));
-  await waitFor('rocksetsinks to be served', async () => (await cp.request('GET', sinks)).status === 200, { timeoutMs: 30_000, intervalMs: 100 });
+  await installCrdAndNamespace(cp, ns);
   // Pods need the namespace's default ServiceAccount (made by the controller-manager).
   await waitFor('the default ServiceAccount', async () => (await cp.request('GET', `/api/v1/namespaces/${ns}/serviceaccounts/default`)).status === 200, { timeoutMs: 30_000, intervalMs: 100 });
   const sec = await cp.request('POST', secrets, secretBody(API_KEY));
