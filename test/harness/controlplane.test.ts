@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FAKE_NODE_NAME, reapStaleControlPlanes, startControlPlane, testControlPlane, type ControlPlane } from './controlplane.ts';
-import { pidAlive } from './processes.ts';
+import { pidAlive, stillRunning } from './processes.ts';
 import { waitFor } from './ports.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -136,7 +136,7 @@ test('stop() ends every server and removes the directory (kwok: false)', async (
   const t0 = Date.now();
   await own.stop();
   t.diagnostic(`stopped in ${Date.now() - t0} ms`);
-  for (const pid of pids) assert.equal(pidAlive(pid), false, `server ${pid} still running`);
+  assert.deepEqual(await stillRunning(pids), [], 'servers still running');
   assert.equal(fs.existsSync(own.dataDir), false, 'directory still present');
   await assert.rejects(own.request('GET', '/version'));
 });
@@ -165,13 +165,13 @@ async function leftBy(mode: 'failing-test' | 'sigterm' | 'sigkill'): Promise<{ d
 test('everything is stopped and removed when a test fails', async () => {
   const left = await leftBy('failing-test');
   assert.notEqual(left.exitCode, 0, 'the failing test should fail its process');
-  for (const pid of left.pids) assert.equal(pidAlive(pid), false, `server ${pid} still running`);
+  assert.deepEqual(await stillRunning(left.pids), [], 'servers still running');
   assert.equal(fs.existsSync(left.dataDir), false, 'directory still present');
 });
 
 test('everything is stopped and removed when the run is interrupted (SIGTERM)', async () => {
   const left = await leftBy('sigterm');
-  for (const pid of left.pids) assert.equal(pidAlive(pid), false, `server ${pid} still running`);
+  assert.deepEqual(await stillRunning(left.pids), [], 'servers still running');
   assert.equal(fs.existsSync(left.dataDir), false, 'directory still present');
 });
 

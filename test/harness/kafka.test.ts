@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { testKafka } from './test-kafka.ts';
-import { pidAlive } from './processes.ts';
+import { stillRunning } from './processes.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -84,12 +84,12 @@ async function brokerLeftBy(mode: 'failing-test' | 'sigterm'): Promise<{ pid: nu
 test('the broker is stopped and its data removed when a test fails', async () => {
   const left = await brokerLeftBy('failing-test');
   assert.notEqual(left.exitCode, 0, 'the failing test should fail its process');
-  assert.equal(pidAlive(left.pid), false, 'broker process still running');
+  assert.deepEqual(await stillRunning([left.pid]), [], 'broker process still running');
   assert.equal(fs.existsSync(left.dataDir), false, 'data directory still present');
 });
 
 test('the broker is stopped and its data removed when the run is interrupted', async () => {
   const left = await brokerLeftBy('sigterm');
-  assert.equal(pidAlive(left.pid), false, 'broker process still running');
+  assert.deepEqual(await stillRunning([left.pid]), [], 'broker process still running');
   assert.equal(fs.existsSync(left.dataDir), false, 'data directory still present');
 });

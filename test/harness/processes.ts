@@ -46,3 +46,17 @@ export function reapStale(prefix: string, serverPidFile: string): void {
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }
+
+/**
+ * The pids still running after up to `timeoutMs`: a SIGKILLed JVM with many
+ * threads takes a moment to vanish, longer on a loaded machine.
+ */
+export async function stillRunning(pids: number[], timeoutMs = 10_000): Promise<number[]> {
+  const deadline = Date.now() + timeoutMs;
+  let alive = pids.filter(pidAlive);
+  while (alive.length && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 50));
+    alive = alive.filter(pidAlive);
+  }
+  return alive;
+}

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { SchemaType } from '@kafkajs/confluent-schema-registry';
 import { testRegistry } from './test-registry.ts';
 import { startRegistry } from './registry.ts';
-import { pidAlive } from './processes.ts';
+import { pidAlive, stillRunning } from './processes.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const unique = (prefix: string) => `${prefix}-${randomBytes(4).toString('hex')}`;
@@ -203,12 +203,12 @@ async function registryLeftBy(mode: 'failing-test' | 'sigterm'): Promise<{ pid: 
 test('the registry is stopped and its directory removed when a test fails', async () => {
   const left = await registryLeftBy('failing-test');
   assert.notEqual(left.exitCode, 0, 'the failing test should fail its process');
-  assert.equal(pidAlive(left.pid), false, 'registry process still running');
+  assert.deepEqual(await stillRunning([left.pid]), [], 'registry process still running');
   assert.equal(fs.existsSync(left.dataDir), false, 'directory still present');
 });
 
 test('the registry is stopped and its directory removed when the run is interrupted', async () => {
   const left = await registryLeftBy('sigterm');
-  assert.equal(pidAlive(left.pid), false, 'registry process still running');
+  assert.deepEqual(await stillRunning([left.pid]), [], 'registry process still running');
   assert.equal(fs.existsSync(left.dataDir), false, 'directory still present');
 });
