@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import avro from 'avsc';
 import type { Type as AvroType, types as avroTypes } from 'avsc';
 import { AvroDecodeError, AvroSchemaError, compileAvroDecoder } from '../../sink/decode/avro.ts';
+import { seededRandom } from './prng.ts';
 
 // ---------------------------------------------------------------------------
 // Writers: avsc types whose longs are BigInts (any safe-integer number too), so
@@ -656,17 +657,6 @@ function reference(t: AvroType, v: unknown): unknown {
   }
 }
 
-/** mulberry32: a small seeded PRNG, so that failures reproduce. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('differential and fuzz', () => {
   const schema = {
@@ -689,7 +679,7 @@ describe('differential and fuzz', () => {
   };
   const type = writer(schema);
   const decoder = compileAvroDecoder(JSON.stringify(schema));
-  const random = prng(42);
+  const random = seededRandom(42);
   const longs = [0n, -1n, 1n << 31n, -(1n << 48n), (1n << 52n) + 1n, 9007199254740993n, -9007199254740993n, 9223372036854775807n, -9223372036854775808n];
   const pick = <T>(xs: T[]): T => xs[Math.floor(random() * xs.length)]!;
 

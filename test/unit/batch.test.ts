@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { planRequests, requestBody, splitRequest, type WriteRequest } from '../../sink/batch.ts';
 import type { WriteAction } from '../../sink/record.ts';
+import { seededRandom } from './prng.ts';
 
 let nextOffset = 0;
 function act(kind: 'upsert' | 'delete', collection: string, id: string, payload = ''): WriteAction {
@@ -91,7 +92,7 @@ describe('planRequests', () => {
   });
 
   test('invariants hold over random inputs (seeded)', () => {
-    const random = mulberry32(0x5eed);
+    const random = seededRandom(0x5eed);
     const int = (lo: number, hi: number) => lo + Math.floor(random() * (hi - lo + 1));
     const alphabet = ['a', 'b', 'é', '€', '😀', '"', '\\', '\n'];
     for (let round = 0; round < 300; round++) {
@@ -163,13 +164,3 @@ describe('splitRequest', () => {
   });
 });
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
