@@ -1,12 +1,14 @@
 #!/bin/sh
 # Builds a real Kubernetes control plane for tests from the Go module proxy
 # (no dl.k8s.io, no GitHub, no container engine needed):
-#   $CACHE/k8s-<version>/bin/{kube-apiserver,kube-controller-manager,kube-scheduler,etcd,kwok}
+#   $CACHE/k8s-<version>/bin/{kube-apiserver,kube-controller-manager,kube-scheduler,kubectl,etcd,kwok}
 #   $CACHE/k8s-<version>/share/kwok.yaml   (kwok config with the default "fast" stages)
 # Prints the bin dir on stdout; progress goes to stderr. Idempotent: a finished
 # build is marked by a stamp file naming all versions, so a second run returns at
 # once. An interrupted run resumes: each binary has its own stamp, and Go's module
-# and build caches (in $HOME) keep what was already fetched and compiled.
+# and build caches (in $HOME) keep what was already fetched and compiled. A binary
+# added to BINS later (kubectl) makes the fast path fail on a cache stamped before
+# it, so that run builds only the new binary and stamps again.
 # The wrapper Go modules used for the builds live under $CACHE/k8s-<version>/work,
 # never in the repo. See test/harness/K8S-PROVISIONING.md.
 #
@@ -23,7 +25,8 @@ dest="$CACHE_DIR/k8s-$K8S_VERSION"
 bin="$dest/bin"
 stamp="$dest/.complete"
 want="kubernetes=$K8S_VERSION etcd=$ETCD_VERSION kwok=$KWOK_VERSION"
-BINS="kube-apiserver kube-controller-manager kube-scheduler etcd kwok"
+K8S_CMDS="kube-apiserver kube-controller-manager kube-scheduler kubectl"
+BINS="$K8S_CMDS etcd kwok"
 
 # Fast path: no forks, no go command.
 is_done() {
@@ -107,7 +110,7 @@ for pkg in k8s.io/client-go/pkg/version k8s.io/component-base/version; do
 done
 
 need_k8s=""
-for b in kube-apiserver kube-controller-manager kube-scheduler; do
+for b in $K8S_CMDS; do
   built "$b" "$K8S_VERSION" || need_k8s="$need_k8s $b"
 done
 if [ -n "$need_k8s" ]; then
@@ -124,12 +127,25 @@ if [ -n "$need_k8s" ]; then
       cd "$w"
       for m in $staging; do go mod edit -replace="$m=$m@$staging_version"; done
       log "go get k8s.io/kubernetes@$K8S_VERSION commands (downloads the dependency graph; no tidy)"
-      go get "k8s.io/kubernetes/cmd/kube-apiserver@$K8S_VERSION" \
-             "k8s.io/kubernetes/cmd/kube-controller-manager@$K8S_VERSION" \
-             "k8s.io/kubernetes/cmd/kube-scheduler@$K8S_VERSION" >&2
+      _pkgs=""
+      for b in $K8S_CMDS; do _pkgs="$_pkgs k8s.io/kubernetes/cmd/$b@$K8S_VERSION"; done
+      # shellcheck disable=SC2086
+      go get $_pkgs >&2
     )
     echo "$K8S_VERSION" >"$w/.ready"
+    printf '%s\n' $K8S_CMDS >"$w/.cmds"
   fi
+  # A wrapper prepared before a command joined K8S_CMDS lacks that command's
+  # go.sum entries (a wrapper with no .cmds predates kubectl): `go get` just the
+  # missing ones, which leaves the versions the built binaries used unchanged.
+  [ -f "$w/.cmds" ] || printf '%s\n' kube-apiserver kube-controller-manager kube-scheduler >"$w/.cmds"
+  for b in $need_k8s; do
+    if ! grep -qx "$b" "$w/.cmds"; then
+      log "go get k8s.io/kubernetes/cmd/$b@$K8S_VERSION into the existing wrapper"
+      (cd "$w" && go get "k8s.io/kubernetes/cmd/$b@$K8S_VERSION" >&2)
+      echo "$b" >>"$w/.cmds"
+    fi
+  done
   for b in $need_k8s; do
     (cd "$w"; gobuild "$b" "k8s.io/kubernetes/cmd/$b" "$k8s_tags" "$k8s_ldflags")
     mark "$b" "$K8S_VERSION"
@@ -191,6 +207,8 @@ mv -f "$dest/share/kwok.yaml.tmp" "$dest/share/kwok.yaml"
 "$bin/etcd" --version 2>&1 | grep -q "etcd Version: ${ETCD_VERSION#v}\$" \
   || die "etcd --version does not report ${ETCD_VERSION#v}: $("$bin/etcd" --version 2>&1)"
 "$bin/kwok" --version >/dev/null 2>&1 || die "kwok --version failed"
+"$bin/kubectl" version --client 2>&1 | grep -q "Client Version: $K8S_VERSION\$" \
+  || die "kubectl version --client does not report $K8S_VERSION: $("$bin/kubectl" version --client 2>&1)"
 
 printf '%s\n' "$want" >"$stamp"
 log "done: $want"
