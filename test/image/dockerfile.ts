@@ -1,0 +1,62 @@
+// Reads the Dockerfile the way the image test needs it (pure): the instructions of
+// each stage with line continuations joined, the build-context paths the COPY lines
+// take, and the dependency install command.
+
+export interface Instruction {
+  keyword: string;
+  args: string;
+  stage: number;
+}
+
+export function parseDockerfile(text: string): Instruction[] {
+  const out: Instruction[] = [];
+  let stage = -1;
+  let pending = '';
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    if (!pending && (line === '' || line.startsWith('#'))) continue;
+    if (line.startsWith('#')) continue; // a comment inside a continued instruction
+    if (line.endsWith('\\')) {
+      pending += line.slice(0, -1) + ' ';
+      continue;
+    }
+    const full = (pending + line).trim();
+    pending = '';
+    const m = /^(\S+)\s*(.*)$/.exec(full);
+    if (!m) continue;
+    const keyword = m[1]!.toUpperCase();
+    if (keyword === 'FROM') stage++;
+    out.push({ keyword, args: m[2]!.replace(/\s+/g, ' '), stage });
+  }
+  return out;
+}
+
+/** Paths in the build context that COPY/ADD lines take (COPY --from copies between stages, not from the context). */
+export function contextSources(instructions: Instruction[]): string[] {
+  const sources = new Set<string>();
+  for (const i of instructions) {
+    if (i.keyword !== 'COPY' && i.keyword !== 'ADD') continue;
+    const words = i.args.split(' ');
+    if (words.some((w) => w.startsWith('--from='))) continue;
+    const operands = words.filter((w) => !w.startsWith('--'));
+    for (const src of operands.slice(0, -1)) sources.add(src.replace(/\/+$/, ''));
+  }
+  return [...sources];
+}
+
+/** The `npm ci ...` of a RUN line, as argv after `npm`. */
+export function npmInstallArgs(instructions: Instruction[]): string[] | undefined {
+  for (const i of instructions) {
+    if (i.keyword !== 'RUN') continue;
+    for (const part of i.args.split('&&')) {
+      const words = part.trim().split(' ');
+      if (words[0] === 'npm' && words[1] === 'ci') return words.slice(1);
+    }
+  }
+  return undefined;
+}
+
+export function finalStage(instructions: Instruction[]): Instruction[] {
+  const last = Math.max(...instructions.map((i) => i.stage));
+  return instructions.filter((i) => i.stage === last);
+}

@@ -1,0 +1,138 @@
+// The image without a container engine: the files the Dockerfile COPYs (read from the
+// Dockerfile itself, so this follows it) are copied into a clean directory, the
+// production dependencies installed with the Dockerfile's own `npm ci` line, and both
+// entrypoints run from there. A module the Dockerfile forgets to copy, or a runtime
+// import of a dev dependency, fails here.
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { contextSources, finalStage, npmInstallArgs, parseDockerfile, type Instruction } from './dockerfile.ts';
+
+const root = path.resolve(import.meta.dirname, '../..');
+const instructions: Instruction[] = parseDockerfile(fs.readFileSync(path.join(root, 'Dockerfile'), 'utf8'));
+const sources = contextSources(instructions);
+let app = '';
+
+/** .dockerignore semantics enough for an allow-list: the last matching pattern wins. */
+function dockerIgnored(patterns: string[], rel: string): boolean {
+  let ignored = false;
+  for (const raw of patterns) {
+    const negated = raw.startsWith('!');
+    const pattern = (negated ? raw.slice(1) : raw).replace(/\/+$/, '');
+    const re = new RegExp(`^${pattern.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('[^/]*')}(/.*)?$`);
+    if (re.test(rel)) ignored = !negated;
+  }
+  return ignored;
+}
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function run(cmd: string, args: string[], opts: { cwd: string; env?: NodeJS.ProcessEnv; timeoutMs: number }): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs);
+    child.once('error', reject);
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+// The image's environment, not this test runner's: nothing leaks in from the host.
+function imageEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  return { PATH: process.env.PATH ?? '', HOME: app, NODE_ENV: 'production', ...extra };
+}
+
+before(async () => {
+  assert.ok(sources.length > 0, 'the Dockerfile copies nothing from the build context');
+  app = fs.mkdtempSync(path.join(os.tmpdir(), 'rso-image-'));
+  for (const src of sources) fs.cpSync(path.join(root, src), path.join(app, src), { recursive: true, dereference: true });
+  const npmArgs = npmInstallArgs(instructions);
+  assert.ok(npmArgs, 'the Dockerfile has no `RUN npm ci` line');
+  // the machine's npm cache keeps this offline after the first run
+  const npm = spawnSync('npm', [...npmArgs, '--prefer-offline', '--loglevel=error'], { cwd: app, encoding: 'utf8', timeout: 120_000, env: { ...process.env, npm_config_cache: path.join(os.homedir(), '.npm') } });
+  assert.equal(npm.status, 0, `npm ${npmArgs.join(' ')} failed:\n${npm.stderr}`);
+});
+
+after(() => {
+  if (app) fs.rmSync(app, { recursive: true, force: true });
+});
+
+test('the Dockerfile builds a non-root image with only production dependencies', () => {
+  const npmArgs = npmInstallArgs(instructions) ?? [];
+  assert.ok(npmArgs.includes('--omit=dev'), `npm ci must omit dev dependencies: ${npmArgs.join(' ')}`);
+  const last = finalStage(instructions);
+  const user = last.filter((i) => i.keyword === 'USER').at(-1);
+  assert.equal(user?.args, '1000:1000', 'the final stage runs as uid/gid 1000 (the chart and the worker pods assume it)');
+  assert.equal(last.filter((i) => i.keyword === 'WORKDIR').at(-1)?.args, '/app');
+  assert.deepEqual(JSON.parse(last.filter((i) => i.keyword === 'CMD').at(-1)?.args ?? 'null'), ['node', 'operator/main.ts']);
+  for (const base of instructions.filter((i) => i.keyword === 'FROM')) assert.doesNotMatch(base.args, /:latest\b/);
+
+  // a devDependency may also be a production dependency's dependency (@types/node is):
+  // the lockfile marks what only development needs
+  const lock = JSON.parse(fs.readFileSync(path.join(root, 'package-lock.json'), 'utf8')) as { packages: Record<string, { dev?: boolean }> };
+  const devOnly = Object.entries(lock.packages).filter(([p, meta]) => p && meta.dev).map(([p]) => p);
+  assert.ok(devOnly.includes('node_modules/typescript'), 'the lockfile marks typescript as dev-only');
+  for (const dev of devOnly) assert.ok(!fs.existsSync(path.join(app, dev)), `dev-only ${dev} was installed`);
+  assert.ok(fs.existsSync(path.join(app, 'node_modules', 'kafkajs')), 'production dependencies are installed');
+});
+
+test('.dockerignore lets in exactly what the Dockerfile copies', () => {
+  const patterns = fs.readFileSync(path.join(root, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+  for (const src of sources) assert.ok(!dockerIgnored(patterns, src), `${src} is copied by the Dockerfile but excluded by .dockerignore`);
+  for (const other of ['.git', 'node_modules', 'test', 'emulator', 'bench', 'scripts', 'charts', '.env']) {
+    assert.ok(dockerIgnored(patterns, other), `${other} would reach the build context`);
+  }
+});
+
+test('the sink entrypoint runs from the image layout: an invalid configuration exits 2 naming the field', async () => {
+  const config = {
+    kafka: { brokers: ['127.0.0.1:1'], groupId: 'g', topics: ['t'] },
+    rockset: { apiServer: 'http://127.0.0.1:1', workspace: 'w', collection: 'c' },
+    batch: { maxDocuments: 'lots' },
+  };
+  const termination = path.join(app, 'termination-log');
+  const r = await run(process.execPath, ['--disable-warning=TimeoutNegativeWarning', 'sink/main.ts'], {
+    cwd: app,
+    env: imageEnv({ ROCKSET_SINK_CONFIG_JSON: JSON.stringify(config), TERMINATION_MESSAGE_PATH: termination }),
+    timeoutMs: 30_000,
+  });
+  assert.equal(r.code, 2, `exit ${r.code}\n${r.stderr}`);
+  assert.match(r.stderr, /batch\.maxDocuments: must be integer/);
+  assert.doesNotMatch(r.stderr, /ERR_MODULE_NOT_FOUND|Cannot find (module|package)/);
+  assert.match(fs.readFileSync(termination, 'utf8'), /^ConfigInvalid: /);
+});
+
+test('the operator entrypoint loads every module it imports from the image layout', async (t) => {
+  if (!fs.existsSync(path.join(app, 'operator', 'main.ts'))) {
+    t.skip('operator/main.ts does not exist yet');
+    return;
+  }
+  // No API server answers here: what matters is that the module graph links (a
+  // missing file or package fails before any code runs), then the process is stopped.
+  const kubeconfig = path.join(app, 'kubeconfig');
+  fs.writeFileSync(kubeconfig, [
+    'apiVersion: v1', 'kind: Config',
+    'clusters: [{name: none, cluster: {server: "https://127.0.0.1:1", insecure-skip-tls-verify: true}}]',
+    'users: [{name: none, user: {token: "x"}}]',
+    'contexts: [{name: none, context: {cluster: none, user: none}}]', 'current-context: none', '',
+  ].join('\n'));
+  const r = await run(process.execPath, ['operator/main.ts'], {
+    cwd: app,
+    env: imageEnv({ KUBECONFIG: kubeconfig, OPERATOR_LEADER_ELECTION: 'false', OPERATOR_HTTP_PORT: '0', POD_NAMESPACE: 'default', POD_NAME: 'image-test' }),
+    timeoutMs: 5_000,
+  });
+  assert.doesNotMatch(r.stderr, /ERR_MODULE_NOT_FOUND|Cannot find (module|package)|ERR_UNSUPPORTED/, r.stderr);
+});
