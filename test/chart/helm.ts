@@ -225,3 +225,23 @@ export function permissions(rules: PolicyRule[]): string[] {
   }
   return [...out].sort();
 }
+
+/**
+ * A real copy of the chart, symlinks resolved into files (fs.cpSync's dereference
+ * keeps nested symlinks, and writing through crds-src would change the repository's
+ * CRD file), for tests that change a file of the chart.
+ */
+export function copyChart(dest: string): string {
+  const copy = (from: string, to: string): void => {
+    const st = fs.statSync(from);
+    if (st.isDirectory()) {
+      fs.mkdirSync(to, { recursive: true });
+      for (const entry of fs.readdirSync(from)) copy(path.join(from, entry), path.join(to, entry));
+    } else {
+      fs.writeFileSync(to, fs.readFileSync(from));
+    }
+  };
+  copy(CHART, dest);
+  assert.ok(!fs.lstatSync(path.join(dest, 'crds-src')).isSymbolicLink());
+  return dest;
+}
