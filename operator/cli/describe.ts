@@ -63,6 +63,11 @@ export function describeSpecErrors(errors: readonly ErrorObject[], spec: unknown
       case 'additionalProperties': {
         const name = (e.params as { additionalProperty: string }).additionalProperty;
         const allowed = Object.keys(parent?.properties ?? {});
+        // rockset.apiKey, kafka.sasl.password, schemaRegistry.password: a secret written inline.
+        if (allowed.includes(`${name}SecretRef`)) {
+          out.push(`${fieldPath(root, e.instancePath, spec, name)}: secrets do not belong in a RocksetSink. Put the value in a Secret and reference it with ${name}SecretRef (name, key)`);
+          break;
+        }
         out.push(`${fieldPath(root, e.instancePath, spec, name)}: unknown field. Remove it${allowed.length ? ` or use one of: ${allowed.join(', ')}` : ''}`);
         break;
       }

@@ -3,7 +3,7 @@
 // 2 a usage error (no paths, a path that cannot be read, an unknown command).
 import fs from 'node:fs';
 import { collectFiles, UsageError } from './files.ts';
-import { formatProblem, validateText, type Problem } from './validate.ts';
+import type { Problem } from './validate.ts';
 
 const USAGE = `Usage:
   rockset-sink validate <file or directory>...   check RocksetSink resources in YAML files
@@ -27,7 +27,7 @@ interface Io {
   readStdin(): string;
 }
 
-function validateCommand(args: string[], io: Io): number {
+async function validateCommand(args: string[], io: Io): Promise<number> {
   const paths = args[0] === '--' ? args.slice(1) : args;
   if (args[0] !== '--') {
     const option = paths.find((a) => a.startsWith('-') && a !== '-');
@@ -44,6 +44,8 @@ function validateCommand(args: string[], io: Io): number {
     if (p === '-') files.push(['<stdin>', io.readStdin]);
     else for (const f of collectFiles([p])) files.push([f, () => io.readFile(f)]);
   }
+  // Loaded only now: compiling the schemas takes a moment that help and usage errors need not wait for.
+  const { formatProblem, validateText } = await import('./validate.ts');
   const problems: Problem[] = [];
   let sinks = 0;
   for (const [name, read] of files) {
@@ -62,12 +64,12 @@ function validateCommand(args: string[], io: Io): number {
   return problems.length ? 1 : 0;
 }
 
-export function run(argv: string[], io: Io): number {
+export async function run(argv: string[], io: Io): Promise<number> {
   const [command, ...rest] = argv;
   try {
     switch (command) {
       case 'validate':
-        return validateCommand(rest, io);
+        return await validateCommand(rest, io);
       case 'help':
       case '-h':
       case '--help':
@@ -87,7 +89,7 @@ export function run(argv: string[], io: Io): number {
 }
 
 if (import.meta.main) {
-  process.exitCode = run(process.argv.slice(2), {
+  process.exitCode = await run(process.argv.slice(2), {
     out: (line) => process.stdout.write(`${line}\n`),
     err: (line) => process.stderr.write(`${line}\n`),
     readFile: (file) => fs.readFileSync(file, 'utf8'),

@@ -13,7 +13,7 @@
 //     it touches the Deployment (regular expressions, topic routing, the DLQ, ...).
 import { Ajv } from 'ajv';
 import addFormatsModule from 'ajv-formats';
-import { parseAllDocuments, type Document, type DocumentOptions, type ParseOptions, type SchemaOptions, type Tags } from 'yaml';
+import { LineCounter, parseAllDocuments, type Document, type DocumentOptions, type ParseOptions, type SchemaOptions, type Tags } from 'yaml';
 import { API_VERSION, GROUP, KIND, RocksetSinkSpecSchema, type RocksetSink } from '../api/rocksetsink.ts';
 import { validateSpec } from '../api/validate.ts';
 import { secretsChecksum } from '../render/checksum.ts';
@@ -204,7 +204,8 @@ function firstLine(message: string): string {
 export function validateText(file: string, text: string): FileResult {
   const problems: Problem[] = [];
   let sinks = 0;
-  const docs = parseAllDocuments(text, PARSE_OPTIONS);
+  const lineCounter = new LineCounter();
+  const docs = parseAllDocuments(text, { ...PARSE_OPTIONS, lineCounter });
   // An empty file (or only comments) is an EmptyStream: no documents, nothing to check.
   docs.forEach((d: Document.Parsed, i: number) => {
     if (d.errors.length) {
@@ -214,7 +215,15 @@ export function validateText(file: string, text: string): FileResult {
       }
       return;
     }
-    const value: unknown = d.toJS({ maxAliasCount: 100 });
+    let value: unknown;
+    try {
+      value = d.toJS({ maxAliasCount: 100 });
+    } catch (err) {
+      // An alias to an anchor of another document, an alias bomb: YAML kubectl refuses too.
+      const pos = lineCounter.linePos(d.range[0]);
+      problems.push({ file, line: pos.line, column: pos.col, message: `invalid YAML: ${firstLine((err as Error).message)}` });
+      return;
+    }
     const items = isObject(value) && value['kind'] === 'List' && Array.isArray(value['items']) ? value['items'] : [value];
     items.forEach((item: unknown, j) => {
       if (!isSinkDocument(item)) return;
