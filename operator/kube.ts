@@ -29,6 +29,7 @@ export interface PodInfo {
   status?: {
     containerStatuses?: {
       name: string;
+      ready?: boolean;
       restartCount: number;
       state?: { waiting?: { reason?: string } };
       lastState?: { terminated?: { exitCode: number; message?: string } };
@@ -47,6 +48,12 @@ export interface Kube {
   /** Server-side apply, field manager rockset-sink-operator, force. Returns the object as stored. */
   applyOwned(obj: KubernetesObject & { metadata: { name: string; namespace: string } }): Promise<ExistingObject>;
   patchSinkStatus(namespace: string, name: string, status: RocksetSinkStatus): Promise<void>;
+  /** One Secret key's value, for the lag reader's Kafka admin only (never logged, never stored elsewhere). */
+  readSecretValue(namespace: string, name: string, key: string): Promise<string | undefined>;
+}
+
+export interface KubeOptions {
+  onWrite?(kind: 'apply' | 'status'): void;
 }
 
 function isNotFound(err: unknown): boolean {
@@ -74,7 +81,7 @@ export function kubeConfigFromFile(path: string, context?: string): KubeConfig {
   return kc;
 }
 
-export function createKube(kc: KubeConfig): Kube {
+export function createKube(kc: KubeConfig, opts: KubeOptions = {}): Kube {
   const objects = KubernetesObjectApi.makeApiClient(kc);
   const custom = kc.makeApiClient(CustomObjectsApi);
   let writes = 0;
@@ -97,6 +104,12 @@ export function createKube(kc: KubeConfig): Kube {
       return { resourceVersion: s.metadata?.resourceVersion ?? '', keys: Object.keys(data).sort() };
     },
 
+    async readSecretValue(namespace, name, key) {
+      const s = await orUndefined(objects.read({ apiVersion: 'v1', kind: 'Secret', metadata: { namespace, name } }));
+      const value = (s as { data?: Record<string, string> } | undefined)?.data?.[key];
+      return value === undefined ? undefined : Buffer.from(value, 'base64').toString('utf8');
+    },
+
     async getConfigMap(namespace, name) {
       const o = await orUndefined(objects.read({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { namespace, name } }));
       return o === undefined ? undefined : plain<ExistingObject>(o);
@@ -114,6 +127,7 @@ export function createKube(kc: KubeConfig): Kube {
 
     async applyOwned(obj) {
       writes++;
+      opts.onWrite?.('apply');
       // A fresh object (never one read back: managedFields must be nil in an apply).
       const out = await objects.patch(obj, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply);
       return plain<ExistingObject>(out);
@@ -121,6 +135,7 @@ export function createKube(kc: KubeConfig): Kube {
 
     async patchSinkStatus(namespace, name, status) {
       writes++;
+      opts.onWrite?.('status');
       // Merge patch on the status subresource; conditions are always written whole.
       await custom.patchNamespacedCustomObjectStatus(
         { group: GROUP, version: VERSION, namespace, plural: PLURAL, name, body: { status }, fieldManager: FIELD_MANAGER },

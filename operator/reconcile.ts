@@ -4,13 +4,14 @@
 // Deployment and pods, and write the status only when statusChanged says so. An
 // unchanged, healthy sink makes no API writes.
 import { createHash } from 'node:crypto';
-import { GROUP, type RocksetSink } from './api/rocksetsink.ts';
+import { GROUP, RESTARTED_AT_ANNOTATION, type RocksetSink, type RocksetSinkStatus } from './api/rocksetsink.ts';
 import { validateSpec } from './api/validate.ts';
 import type { ExistingObject, Kube, PodInfo } from './kube.ts';
 import { canonicalJson, secretsChecksum } from './render/checksum.ts';
 import { secretMounts } from './render/config.ts';
-import { selectorString } from './render/meta.ts';
+import { CONFIG_CHECKSUM_ANNOTATION, SECRETS_CHECKSUM_ANNOTATION, selectorString } from './render/meta.ts';
 import { renderSink } from './render/objects.ts';
+import { statusEvents, type SinkEvent } from './events.ts';
 import { computeStatus, statusChanged, type Observed, type ObservedDeployment, type ObservedLag, type ObservedPod } from './status.ts';
 import { ConfigError, validateConfig } from '../sink/config/validate.ts';
 
@@ -26,7 +27,8 @@ export interface ReconcileKey {
 export interface ReconcileDeps {
   kube: Kube;
   now(): Date;
-  readLag?(sink: RocksetSink): Promise<ObservedLag>;
+  /** The sink's latest lag (undefined: not known yet). */
+  readLag?(sink: RocksetSink): Promise<ObservedLag | undefined>;
   /** Default sink image; spec.image overrides it. */
   image?: string;
 }
@@ -34,6 +36,10 @@ export interface ReconcileDeps {
 export interface ReconcileResult {
   outcome: 'done' | 'requeue';
   writes: number;
+  /** What a user should see as Events on the sink (the caller records them). */
+  events: SinkEvent[];
+  /** The sink as read (for recording events), when it exists. */
+  sink?: RocksetSink;
 }
 
 /**
@@ -99,6 +105,28 @@ function observePod(p: PodInfo): ObservedPod {
   return pod;
 }
 
+function failingOrStarting(p: PodInfo): boolean {
+  const c = p.status?.containerStatuses?.find((s) => s.name === 'sink');
+  return !c || c.ready !== true || c.state?.waiting !== undefined;
+}
+
+const templateAnnotations = (d: { spec?: unknown } | undefined): Record<string, string> =>
+  ((d?.spec as { template?: { metadata?: { annotations?: Record<string, string> } } } | undefined)?.template?.metadata?.annotations) ?? {};
+
+/** Created, or what changed: a pod template change rolls the workers, and says why. */
+function deploymentEvent(existing: ExistingObject | undefined, desired: { metadata: { name: string }; spec: unknown }): SinkEvent {
+  const name = desired.metadata.name;
+  if (!existing) return { type: 'Normal', reason: 'DeploymentCreated', message: `Created Deployment ${name}` };
+  const before = templateAnnotations(existing as { spec?: unknown });
+  const after = templateAnnotations(desired);
+  const causes: string[] = [];
+  if (before[CONFIG_CHECKSUM_ANNOTATION] !== after[CONFIG_CHECKSUM_ANNOTATION]) causes.push('the configuration changed');
+  if (before[SECRETS_CHECKSUM_ANNOTATION] !== after[SECRETS_CHECKSUM_ANNOTATION]) causes.push('a referenced Secret changed');
+  if (before[RESTARTED_AT_ANNOTATION] !== after[RESTARTED_AT_ANNOTATION]) causes.push(`a restart was requested (${RESTARTED_AT_ANNOTATION})`);
+  if (causes.length) return { type: 'Normal', reason: 'RollingRestart', message: `Rolling the workers of Deployment ${name}: ${causes.join(', ')}` };
+  return { type: 'Normal', reason: 'DeploymentUpdated', message: `Updated Deployment ${name}` };
+}
+
 function errorText(err: unknown): string {
   const body = (err as { body?: unknown } | null)?.body;
   if (typeof body === 'string') {
@@ -123,10 +151,17 @@ function splitProblem(problem: string): { field: string; message: string } {
 export async function reconcile(key: ReconcileKey, deps: ReconcileDeps): Promise<ReconcileResult> {
   const { kube } = deps;
   const writesBefore = kube.writes;
-  const result = (outcome: ReconcileResult['outcome']): ReconcileResult => ({ outcome, writes: kube.writes - writesBefore });
+  const events: SinkEvent[] = [];
+  let read: RocksetSink | undefined;
+  const result = (outcome: ReconcileResult['outcome']): ReconcileResult => {
+    const r: ReconcileResult = { outcome, writes: kube.writes - writesBefore, events };
+    if (read) r.sink = read;
+    return r;
+  };
 
   const sink = await kube.getSink(key.namespace, key.name);
   if (!sink || (sink.metadata as { deletionTimestamp?: string }).deletionTimestamp !== undefined) return result('done');
+  read = sink;
   const { namespace } = sink.metadata;
   const generation = sink.metadata.generation ?? 0;
   const observed: Observed = {
@@ -135,9 +170,13 @@ export async function reconcile(key: ReconcileKey, deps: ReconcileDeps): Promise
     selector: selectorString(sink),
   };
 
-  const writeStatus = async (): Promise<void> => {
+  const writeStatus = async (): Promise<RocksetSinkStatus> => {
     const status = computeStatus(sink.status, observed, deps.now());
-    if (statusChanged(sink.status, status)) await kube.patchSinkStatus(namespace, sink.metadata.name, status);
+    if (statusChanged(sink.status, status)) {
+      await kube.patchSinkStatus(namespace, sink.metadata.name, status);
+      events.push(...statusEvents(sink.status, status));
+    }
+    return status;
   };
 
   // 1. The spec (the API server has defaulted and checked it; ajv and the sink's own check again).
@@ -198,9 +237,15 @@ export async function reconcile(key: ReconcileKey, deps: ReconcileDeps): Promise
   let deployment = existingDep;
   try {
     const cm = withAppliedHash(rendered.configMap);
-    if (!upToDate(existingCm, cm)) await kube.applyOwned(cm);
+    if (!upToDate(existingCm, cm)) {
+      await kube.applyOwned(cm);
+      events.push({ type: 'Normal', reason: existingCm ? 'ConfigUpdated' : 'ConfigCreated', message: `${existingCm ? 'Updated' : 'Created'} ConfigMap ${cmName} with the sink configuration` });
+    }
     const dep = withAppliedHash(rendered.deployment);
-    if (!upToDate(existingDep, dep)) deployment = await kube.applyOwned(dep);
+    if (!upToDate(existingDep, dep)) {
+      deployment = await kube.applyOwned(dep);
+      events.push(deploymentEvent(existingDep, rendered.deployment));
+    }
   } catch (err) {
     observed.applyError = `Applying the workers' objects failed: ${errorText(err)}`;
     if (deployment) observed.deployment = observeDeployment(deployment);
@@ -210,16 +255,18 @@ export async function reconcile(key: ReconcileKey, deps: ReconcileDeps): Promise
 
   // 6. Observe and report.
   if (deployment) observed.deployment = observeDeployment(deployment);
-  observed.pods = (await kube.listPods(namespace, selectorString(sink))).map(observePod);
+  // A pod that restarted and is ready again keeps its last termination: only pods
+  // that are not ready (or are waiting, e.g. CrashLoopBackOff) speak for a failure.
+  observed.pods = (await kube.listPods(namespace, selectorString(sink))).filter(failingOrStarting).map(observePod);
   if (deps.readLag) {
     try {
-      observed.lag = await deps.readLag(valid);
+      const lag = await deps.readLag(valid);
+      if (lag) observed.lag = lag;
     } catch (err) {
       observed.lag = { error: err instanceof Error ? err.message : String(err) };
     }
   }
-  const status = computeStatus(sink.status, observed, deps.now());
-  if (statusChanged(sink.status, status)) await kube.patchSinkStatus(namespace, sink.metadata.name, status);
+  const status = await writeStatus();
   const ready = status.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
   return result(ready ? 'done' : 'requeue');
 }

@@ -9,8 +9,8 @@ export const REDACT_PATHS = [
   'headers.authorization', 'sasl', '*.sasl', 'secrets', '*.secrets',
 ];
 
-export function createLogger(level: LevelWithSilent, destination?: NodeJS.WritableStream): Logger {
-  const opts = { level, base: { component: 'rockset-sink' }, redact: { paths: REDACT_PATHS, censor: '[redacted]' }, timestamp: pino.stdTimeFunctions.isoTime };
+export function createLogger(level: LevelWithSilent, destination?: NodeJS.WritableStream, component = 'rockset-sink'): Logger {
+  const opts = { level, base: { component }, redact: { paths: REDACT_PATHS, censor: '[redacted]' }, timestamp: pino.stdTimeFunctions.isoTime };
   return destination ? pino(opts, destination as pino.DestinationStream) : pino(opts);
 }
 

@@ -1,0 +1,210 @@
+// The control loop: informers turn API changes into sink keys, a work queue hands
+// each key to one worker at a time, reconcile() does one pass, and the result
+// decides what happens next (forget, back off, retry on error). Watched, per
+// namespace in the list or cluster-wide:
+// - RocksetSinks (the key itself);
+// - Deployments and ConfigMaps labelled as ours (their controlling owner's key);
+// - the sinks' pods (their instance label: a crash or a termination reason shows up at once);
+// - Secrets, values dropped on arrival (every sink that references the Secret by name).
+// Every sink is also re-queued on a resync interval, and the lag poller queues a sink
+// whose lag changed. Reconcile passes are write-free when nothing changed, so
+// neither the resync nor the informers' relists cause API writes.
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import { GROUP, KIND, PLURAL, VERSION, type RocksetSink } from './api/rocksetsink.ts';
+import { EventRecorder } from './events.ts';
+import { Informer, type EventType, type Meta } from './informer.ts';
+import { createKube, type Kube } from './kube.ts';
+import { LagPoller } from './lag-poller.ts';
+import type { OperatorMetrics } from './metrics.ts';
+import { WorkQueue } from './queue.ts';
+import { reconcile } from './reconcile.ts';
+import { secretMounts } from './render/config.ts';
+import { MANAGED_BY } from './render/meta.ts';
+
+export interface ControllerOptions {
+  kc: KubeConfig;
+  /** Namespaces to watch; empty: all. */
+  namespaces: string[];
+  image: string;
+  log: Logger;
+  metrics: OperatorMetrics;
+  /** Identity for Events (the pod name). */
+  identity: string;
+  lagIntervalMs: number;
+  workers?: number;
+  resyncIntervalMs?: number;
+  relistIntervalMs?: number;
+}
+
+const MANAGED = `app.kubernetes.io/managed-by=${MANAGED_BY}`;
+
+function collection(group: string, version: string, plural: string, namespace: string | undefined): string {
+  const base = group === '' ? `/api/${version}` : `/apis/${group}/${version}`;
+  return namespace ? `${base}/namespaces/${namespace}/${plural}` : `${base}/${plural}`;
+}
+
+export class Controller {
+  readonly #o: ControllerOptions;
+  readonly kube: Kube;
+  readonly #events: EventRecorder;
+  readonly #queue = new WorkQueue({ baseDelayMs: 1000, maxDelayMs: 300_000 });
+  readonly #sinkInformers: Informer<RocksetSink & Meta>[] = [];
+  readonly #informers: Informer<Meta>[] = [];
+  readonly #lag: LagPoller;
+  #workers: Promise<void>[] = [];
+  #resync: ReturnType<typeof setInterval> | undefined;
+  #started = false;
+
+  constructor(o: ControllerOptions) {
+    this.#o = o;
+    this.kube = createKube(o.kc, { onWrite: (kind) => o.metrics.apiWrites.inc({ kind }) });
+    this.#events = new EventRecorder(o.kc, { component: 'rockset-sink-operator', instance: o.identity, log: o.log });
+    const scopes: (string | undefined)[] = o.namespaces.length ? o.namespaces : [undefined];
+    const relistIntervalMs = o.relistIntervalMs ?? 300_000;
+    const log = o.log.child({ component: 'informer' });
+    for (const ns of scopes) {
+      const where = ns ? `namespace ${ns}` : 'all namespaces';
+      this.#sinkInformers.push(
+        new Informer<RocksetSink & Meta>(o.kc, {
+          name: `rocksetsinks in ${where}`,
+          path: collection(GROUP, VERSION, PLURAL, ns),
+          relistIntervalMs,
+          log,
+          onEvent: (_type, s) => this.#enqueue(s.metadata.namespace, s.metadata.name),
+        }),
+      );
+      const owned = (plural: string, group: string, version: string) =>
+        new Informer<Meta>(o.kc, {
+          name: `${plural} in ${where}`,
+          path: collection(group, version, plural, ns),
+          labelSelector: MANAGED,
+          relistIntervalMs,
+          log,
+          onEvent: (_type, obj) => {
+            const owner = obj.metadata.ownerReferences?.find((r) => r.kind === KIND && r.controller);
+            if (owner && obj.metadata.namespace) this.#enqueue(obj.metadata.namespace, owner.name);
+          },
+        });
+      this.#informers.push(owned('deployments', 'apps', 'v1'), owned('configmaps', '', 'v1'));
+      this.#informers.push(
+        new Informer<Meta>(o.kc, {
+          name: `sink pods in ${where}`,
+          path: collection('', 'v1', 'pods', ns),
+          labelSelector: `${MANAGED},app.kubernetes.io/component=sink`,
+          relistIntervalMs,
+          log,
+          onEvent: (_type, pod) => {
+            const instance = pod.metadata.labels?.['app.kubernetes.io/instance'];
+            if (instance && pod.metadata.namespace) this.#enqueue(pod.metadata.namespace, instance);
+          },
+        }),
+        new Informer<Meta>(o.kc, {
+          name: `secrets in ${where}`,
+          path: collection('', 'v1', 'secrets', ns),
+          relistIntervalMs,
+          log,
+          // Only names and versions are kept: the values never enter the cache.
+          transform: (s) => ({ metadata: s.metadata }),
+          onEvent: (type, secret) => this.#secretChanged(type, secret),
+        }),
+      );
+    }
+    this.#lag = new LagPoller({
+      sinks: () => this.sinks(),
+      readSecretValue: (ns, name, key) => this.kube.readSecretValue(ns, name, key),
+      changed: (ns, name) => this.#enqueue(ns, name),
+      log: o.log.child({ component: 'lag' }),
+      intervalMs: o.lagIntervalMs,
+    });
+  }
+
+  sinks(): RocksetSink[] {
+    return this.#sinkInformers.flatMap((i) => i.list());
+  }
+
+  /** Every informer has listed once. */
+  get synced(): boolean {
+    return this.#started && [...this.#sinkInformers, ...this.#informers].every((i) => i.synced);
+  }
+
+  async start(): Promise<void> {
+    this.#started = true;
+    for (const i of [...this.#sinkInformers, ...this.#informers]) i.start();
+    await Promise.all([...this.#sinkInformers, ...this.#informers].map((i) => i.waitForSync()));
+    this.#o.log.info({ sinks: this.sinks().length, namespaces: this.#o.namespaces.length ? this.#o.namespaces : 'all' }, 'caches synced; reconciling');
+    const workers = this.#o.workers ?? 2;
+    for (let i = 0; i < workers; i++) this.#workers.push(this.#work());
+    this.#resync = setInterval(() => {
+      for (const s of this.sinks()) this.#enqueue(s.metadata.namespace, s.metadata.name);
+    }, this.#o.resyncIntervalMs ?? 600_000);
+    this.#resync.unref();
+    this.#lag.start();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.#resync);
+    this.#queue.shutDown();
+    await Promise.all([...this.#sinkInformers, ...this.#informers].map((i) => i.stop()));
+    await Promise.all(this.#workers);
+    await this.#lag.stop();
+  }
+
+  #enqueue(namespace: string, name: string): void {
+    this.#queue.add(`${namespace}/${name}`);
+    this.#o.metrics.queueDepth.set(this.#queue.length);
+  }
+
+  #secretChanged(_type: EventType, secret: Meta): void {
+    const ns = secret.metadata.namespace;
+    for (const sink of this.sinks()) {
+      if (sink.metadata.namespace !== ns) continue;
+      let refs: string[];
+      try {
+        refs = secretMounts(sink.spec).map((m) => m.ref.name);
+      } catch {
+        continue; // an invalid spec references nothing we can resolve; its own reconcile says why
+      }
+      if (refs.includes(secret.metadata.name)) this.#enqueue(sink.metadata.namespace, sink.metadata.name);
+    }
+  }
+
+  async #work(): Promise<void> {
+    const { log, metrics } = this.#o;
+    for (;;) {
+      const key = await this.#queue.get();
+      metrics.queueDepth.set(this.#queue.length);
+      if (key === undefined) return;
+      const slash = key.indexOf('/');
+      const namespace = key.slice(0, slash);
+      const name = key.slice(slash + 1);
+      const end = metrics.reconcileSeconds.startTimer();
+      try {
+        const result = await reconcile({ namespace, name }, {
+          kube: this.kube,
+          now: () => new Date(),
+          image: this.#o.image,
+          readLag: async (s) => this.#lag.lag(s.metadata.namespace, s.metadata.name),
+        });
+        metrics.reconciles.inc({ result: result.outcome });
+        if (result.sink) {
+          for (const e of result.events) {
+            log.info({ sink: key, reason: e.reason, type: e.type }, e.message);
+            metrics.apiWrites.inc({ kind: 'event' });
+            await this.#events.record(result.sink, e);
+          }
+        }
+        if (result.outcome === 'done') this.#queue.forget(key);
+        else this.#queue.addRateLimited(key);
+      } catch (err) {
+        metrics.reconciles.inc({ result: 'error' });
+        metrics.reconcileErrors.inc();
+        const delay = this.#queue.addRateLimited(key);
+        log.warn({ sink: key, err: (err as Error).message, retryInMs: delay }, 'reconcile failed; retrying');
+      } finally {
+        end();
+        this.#queue.done(key);
+      }
+    }
+  }
+}

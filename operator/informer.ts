@@ -1,0 +1,243 @@
+// A list-then-watch informer (client-go's reflector, small), written here rather than
+// taken from client-node's makeInformer because that one stays down after any error
+// other than 410/timeout, resets its own backoff on restart, never relists
+// periodically and aborts quiet watches (reference/operator-pitfalls.md §1). This one:
+// - lists (plain JSON, with the list's resourceVersion) and diffs into the cache, so
+//   a relist emits ADDED/MODIFIED/DELETED for what changed while it was away;
+// - watches from that resourceVersion with bookmarks and a server-side timeout, and
+//   resumes from the last seen version after a clean close;
+// - on 410 Gone relists; on any other error (connection refused while the API server
+//   restarts, 5xx, 403) retries with capped exponential backoff, reset by a success;
+// - relists on a timer even when nothing failed (missed events cannot linger);
+// - `transform` runs before anything is cached: the Secret informer drops the values.
+// Handlers only get (type, object) and should just enqueue keys.
+import { Watch, type KubeConfig } from '@kubernetes/client-node';
+import { apiRequest } from './api-request.ts';
+
+export type EventType = 'ADDED' | 'MODIFIED' | 'DELETED';
+
+export interface Meta {
+  metadata: { name: string; namespace?: string; resourceVersion?: string; uid?: string; labels?: Record<string, string>; ownerReferences?: { kind: string; name: string; uid: string; controller?: boolean }[] };
+}
+
+export interface InformerLog {
+  debug(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
+
+export interface InformerOptions<T extends Meta> {
+  /** For logs, e.g. "deployments in all namespaces". */
+  name: string;
+  /** Collection path, e.g. /apis/apps/v1/deployments or /api/v1/namespaces/x/secrets. */
+  path: string;
+  labelSelector?: string;
+  transform?: (obj: T) => T;
+  onEvent: (type: EventType, obj: T) => void;
+  /** Relist even without errors (default 5 min). */
+  relistIntervalMs?: number;
+  /** Reconnect backoff bounds (default 500 ms .. 30 s). */
+  minBackoffMs?: number;
+  maxBackoffMs?: number;
+  log?: InformerLog;
+}
+
+const key = (o: Meta): string => `${o.metadata.namespace ?? ''}/${o.metadata.name}`;
+
+export class Informer<T extends Meta> {
+  readonly #kc: KubeConfig;
+  readonly #opts: InformerOptions<T>;
+  readonly #cache = new Map<string, T>();
+  #resourceVersion = '';
+  #stopped = false;
+  #synced = false;
+  #syncedWaiters: (() => void)[] = [];
+  #failures = 0;
+  #lastListAt = 0;
+  #abort: AbortController | undefined;
+  #wake: (() => void) | undefined;
+  #loop: Promise<void> | undefined;
+
+  constructor(kc: KubeConfig, opts: InformerOptions<T>) {
+    this.#kc = kc;
+    this.#opts = opts;
+  }
+
+  get synced(): boolean {
+    return this.#synced;
+  }
+
+  list(): T[] {
+    return [...this.#cache.values()];
+  }
+
+  get(namespace: string | undefined, name: string): T | undefined {
+    return this.#cache.get(`${namespace ?? ''}/${name}`);
+  }
+
+  start(): void {
+    if (this.#loop) return;
+    this.#loop = this.#run();
+  }
+
+  /** Resolves once the first list has been cached. */
+  waitForSync(): Promise<void> {
+    if (this.#synced) return Promise.resolve();
+    return new Promise((resolve) => this.#syncedWaiters.push(resolve));
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#abort?.abort();
+    this.#wake?.();
+    await this.#loop;
+  }
+
+  async #run(): Promise<void> {
+    const relistMs = this.#opts.relistIntervalMs ?? 300_000;
+    let needList = true;
+    while (!this.#stopped) {
+      try {
+        if (needList || Date.now() - this.#lastListAt >= relistMs) {
+          await this.#relist();
+          needList = false;
+        }
+        const started = Date.now();
+        const outcome = await this.#watch(relistMs - (Date.now() - this.#lastListAt));
+        if (outcome === 'gone') needList = true;
+        // A watch that ends at once without an error still must not spin.
+        if (outcome === 'error' || (outcome === 'ok' && !this.#stopped && Date.now() - started < 1000 && Date.now() - this.#lastListAt < relistMs)) await this.#backoff();
+        else if (outcome === 'ok') this.#failures = 0;
+      } catch (err) {
+        if (this.#stopped) break;
+        needList = true;
+        this.#opts.log?.warn({ informer: this.#opts.name, err: describe(err) }, 'list failed; retrying');
+        await this.#backoff();
+      }
+    }
+  }
+
+  async #backoff(): Promise<void> {
+    const min = this.#opts.minBackoffMs ?? 500;
+    const max = this.#opts.maxBackoffMs ?? 30_000;
+    const ms = Math.min(max, min * 2 ** Math.min(this.#failures, 20));
+    this.#failures++;
+    await this.#sleep(ms * (0.8 + Math.random() * 0.4));
+  }
+
+  #sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(() => {
+        this.#wake = undefined;
+        resolve();
+      }, ms);
+      this.#wake = () => {
+        clearTimeout(t);
+        resolve();
+      };
+    });
+  }
+
+  async #relist(): Promise<void> {
+    this.#abort = new AbortController();
+    const list = await apiRequest<{ metadata: { resourceVersion: string }; items: T[] }>(this.#kc, 'GET', this.#opts.path, { query: { labelSelector: this.#opts.labelSelector }, signal: this.#abort.signal });
+    const fresh = new Map<string, T>();
+    for (const raw of list.items) {
+      const obj = this.#opts.transform ? this.#opts.transform(raw) : raw;
+      fresh.set(key(obj), obj);
+    }
+    const old = new Map(this.#cache);
+    this.#cache.clear();
+    for (const [k, obj] of fresh) this.#cache.set(k, obj);
+    this.#resourceVersion = list.metadata.resourceVersion;
+    this.#lastListAt = Date.now();
+    this.#failures = 0;
+    for (const [k, obj] of fresh) {
+      const prev = old.get(k);
+      if (!prev) this.#emit('ADDED', obj);
+      else if (prev.metadata.resourceVersion !== obj.metadata.resourceVersion) this.#emit('MODIFIED', obj);
+    }
+    for (const [k, obj] of old) if (!fresh.has(k)) this.#emit('DELETED', obj);
+    if (!this.#synced) {
+      this.#synced = true;
+      for (const w of this.#syncedWaiters.splice(0)) w();
+    }
+    this.#opts.log?.debug({ informer: this.#opts.name, items: fresh.size }, 'listed');
+  }
+
+  #emit(type: EventType, obj: T): void {
+    try {
+      this.#opts.onEvent(type, obj);
+    } catch (err) {
+      this.#opts.log?.warn({ informer: this.#opts.name, err: describe(err) }, 'event handler threw');
+    }
+  }
+
+  /** Watches until the server closes (ok), the relist is due, 410 (gone) or an error. */
+  #watch(untilRelistMs: number): Promise<'ok' | 'gone' | 'error'> {
+    if (untilRelistMs <= 0) return Promise.resolve('ok');
+    const timeoutSeconds = Math.max(1, Math.min(Math.ceil(untilRelistMs / 1000), 300 + Math.floor(Math.random() * 300)));
+    const watch = new Watch(this.#kc);
+    // Client-side inactivity guard: bookmarks and the server's own timeout keep data flowing.
+    (watch as unknown as { requestTimeoutMs: number }).requestTimeoutMs = (timeoutSeconds + 30) * 1000;
+    return new Promise((resolve) => {
+      let outcome: 'ok' | 'gone' | 'error' = 'ok';
+      let settled = false;
+      const finish = (o: 'ok' | 'gone' | 'error') => {
+        if (settled) return;
+        settled = true;
+        this.#wake = undefined;
+        resolve(o);
+      };
+      const query = { resourceVersion: this.#resourceVersion, allowWatchBookmarks: 'true', timeoutSeconds: String(timeoutSeconds), labelSelector: this.#opts.labelSelector };
+      const onEvent = (type: string, obj: unknown) => {
+        if (type === 'BOOKMARK') {
+          const rv = (obj as Meta).metadata?.resourceVersion;
+          if (rv) this.#resourceVersion = rv;
+          return;
+        }
+        if (type === 'ERROR') {
+          const status = obj as { code?: number; message?: string };
+          outcome = status.code === 410 ? 'gone' : 'error';
+          if (outcome === 'error') this.#opts.log?.warn({ informer: this.#opts.name, code: status.code, message: status.message }, 'watch error');
+          controller?.abort();
+          return;
+        }
+        if (type !== 'ADDED' && type !== 'MODIFIED' && type !== 'DELETED') return;
+        const item = this.#opts.transform ? this.#opts.transform(obj as T) : (obj as T);
+        if (item.metadata.resourceVersion) this.#resourceVersion = item.metadata.resourceVersion;
+        if (type === 'DELETED') this.#cache.delete(key(item));
+        else this.#cache.set(key(item), item);
+        this.#failures = 0;
+        this.#emit(type, item);
+      };
+      let controller: AbortController | undefined;
+      const done = (err: unknown) => {
+        if (err && outcome === 'ok' && !this.#stopped) {
+          const code = (err as { statusCode?: number }).statusCode;
+          outcome = code === 410 ? 'gone' : 'error';
+          if (outcome === 'error') this.#opts.log?.warn({ informer: this.#opts.name, err: describe(err) }, 'watch ended; reconnecting');
+        }
+        finish(outcome);
+      };
+      this.#wake = () => {
+        controller?.abort();
+        finish('ok');
+      };
+      watch.watch(this.#opts.path, query, onEvent, done).then(
+        (c) => {
+          controller = c;
+          if (this.#stopped || settled) c.abort();
+        },
+        (err) => done(err ?? new Error('watch failed')),
+      );
+    });
+  }
+}
+
+function describe(err: unknown): string {
+  if (err instanceof Error) {
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+    return cause?.code ? `${err.message} (${cause.code})` : err.message;
+  }
+  return String(err);
+}
