@@ -1,7 +1,7 @@
 // Emulator options and the command line that maps onto them.
 import { parseArgs } from 'node:util';
 import { FAULT_KINDS, type FaultConfigInput, type FaultKind } from './faults.ts';
-import type { StoreMode } from './store.ts';
+import type { Store, StoreMode } from './store.ts';
 
 export interface EmulatorOptions {
   /** Interface to bind; default 127.0.0.1. */
@@ -34,6 +34,12 @@ export interface EmulatorOptions {
   requestLogSize?: number;
   /** `full` (default) keeps documents; `ids` keeps only their `_id`s, for long benchmarks. */
   storeMode?: StoreMode;
+  /**
+   * The documents to serve (in-process only): pass a closed emulator's `store` to
+   * restart it, e.g. on the same port after an outage, with the collections it had,
+   * as Rockset's collections outlive a network outage. `storeMode` then follows it.
+   */
+  store?: Store;
 }
 
 export const DEFAULTS = {

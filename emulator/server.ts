@@ -28,6 +28,8 @@ export interface Emulator {
   readonly host: string;
   /** Typed client of the /_emulator admin routes of this instance. */
   readonly admin: EmulatorAdmin;
+  /** The collections and documents; hand it to startEmulator({ store }) to restart with them. */
+  readonly store: Store;
   close(): Promise<void>;
 }
 
@@ -204,9 +206,9 @@ class EmulatorServer {
   constructor(opts: EmulatorOptions) {
     if (typeof opts.apiKey !== 'string' || opts.apiKey === '') throw new Error('rockset emulator: apiKey is required');
     this.apiKey = Buffer.from(opts.apiKey);
-    this.storeMode = opts.storeMode ?? 'full';
+    this.storeMode = opts.store?.mode ?? opts.storeMode ?? 'full';
     if (this.storeMode !== 'full' && this.storeMode !== 'ids') throw new Error(`rockset emulator: unknown storeMode ${String(this.storeMode)}`);
-    this.store = new Store(this.storeMode);
+    this.store = opts.store ?? new Store(this.storeMode);
     this.forbiddenKeys = (opts.forbiddenApiKeys ?? []).map((k) => Buffer.from(k));
     this.autoCreate = opts.autoCreate ?? false;
     this.maxBodyBytes = opts.maxBodyBytes ?? DEFAULTS.maxBodyBytes;
@@ -593,6 +595,7 @@ export async function startEmulator(opts: EmulatorOptions): Promise<Emulator> {
     port,
     host,
     admin: new EmulatorAdmin(url),
+    store: emu.store,
     close() {
       closed ??= new Promise<void>((resolve) => {
         emu.shutdown();
