@@ -226,3 +226,24 @@ describe('rendered objects on a real API server (server-side apply, dry run)', (
     assert.equal(r.status, 422, JSON.stringify(r.body));
   });
 });
+
+describe('the chart README', () => {
+  test('documents every value, and only values that exist', () => {
+    const values = parse(fs.readFileSync(path.join(CHART, 'values.yaml'), 'utf8')) as Record<string, unknown>;
+    const readme = fs.readFileSync(path.join(CHART, 'README.md'), 'utf8');
+    const documented = new Set([...readme.matchAll(/^\| `([A-Za-z0-9_.]+)` \|/gm)].map((m) => m[1]!));
+    const leaves: string[] = [];
+    const walk = (obj: Record<string, unknown>, prefix: string): void => {
+      for (const [k, v] of Object.entries(obj)) {
+        const key = prefix + k;
+        // an object documented as a whole (securityContext, resources, probes) counts for its keys
+        if (v && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length && !documented.has(key)) walk(v as Record<string, unknown>, `${key}.`);
+        else leaves.push(key);
+      }
+    };
+    walk(values, '');
+    assert.deepEqual(leaves.filter((k) => !documented.has(k)), [], 'values missing from the README table');
+    const known = new Set(leaves);
+    assert.deepEqual([...documented].filter((k) => !known.has(k)), [], 'README rows for values that do not exist');
+  });
+});
