@@ -52,9 +52,9 @@ async function ok(args: string[], input?: string): Promise<string> {
 }
 
 before(async () => {
-  // Fail (not skip) with the fix when kubectl has not been built.
-  kubectlPath();
+  // Provisioning the control plane builds kubectl too; fail (not skip), naming the fix, when it is missing.
   cp = await testControlPlane();
+  kubectlPath();
   await installCrdAndNamespace(cp, 'ex-minimal');
   await ok(['create', 'namespace', 'ex-avro']);
   await ok(['create', 'namespace', 'ex-multi']);
