@@ -1,6 +1,7 @@
 // The YAML files named on the command line: a file as given (whatever its name), a
 // directory walked for *.yaml and *.yml in a stable order, skipping dot-directories
-// (.git of a GitOps repository) and node_modules.
+// (.git of a GitOps repository), node_modules, and a Helm chart's templates/ (they
+// are YAML only once rendered: `helm template ... | rockset-sink validate -`).
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -17,13 +18,14 @@ export class UsageError extends Error {
 const YAML_FILE = /\.ya?ml$/i;
 
 function walk(dir: string, out: string[]): void {
+  const isChart = fs.existsSync(path.join(dir, 'Chart.yaml'));
   const entries = fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   for (const e of entries) {
     const full = path.join(dir, e.name);
     // A symlink is followed like what it points to.
     const isDir = e.isDirectory() || (e.isSymbolicLink() && fs.statSync(full, { throwIfNoEntry: false })?.isDirectory() === true);
     if (isDir) {
-      if (!e.name.startsWith('.') && e.name !== 'node_modules') walk(full, out);
+      if (!e.name.startsWith('.') && e.name !== 'node_modules' && !(isChart && e.name === 'templates')) walk(full, out);
     } else if (YAML_FILE.test(e.name)) out.push(full);
   }
 }

@@ -11,12 +11,13 @@ const USAGE = `Usage:
   rockset-sink help
 
 validate reads every *.yaml and *.yml file under the directories given (skipping
-dot-directories and node_modules), checks each RocksetSink (rockset-sink.dev/v1alpha1)
+dot-directories, node_modules and Helm chart templates), checks each RocksetSink (rockset-sink.dev/v1alpha1)
 with the same rules as the API server and the operator, and prints one line per
 problem:  <file>: RocksetSink <namespace>/<name>: <field>: <problem and fix>
 Other documents (Secrets, kustomizations, ...) are skipped. No cluster or network is
 needed. Exit code 0: no problem; 1: problems; 2: usage error.
-A kustomize overlay:  kubectl kustomize overlays/production | rockset-sink validate -`;
+A kustomize overlay:  kubectl kustomize overlays/production | rockset-sink validate -
+A Helm chart:         helm template my-release ./chart | rockset-sink validate -`;
 
 const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
 

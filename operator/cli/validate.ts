@@ -208,11 +208,11 @@ export function validateText(file: string, text: string): FileResult {
   const docs = parseAllDocuments(text, { ...PARSE_OPTIONS, lineCounter });
   // An empty file (or only comments) is an EmptyStream: no documents, nothing to check.
   docs.forEach((d: Document.Parsed, i: number) => {
-    if (d.errors.length) {
-      for (const e of d.errors) {
-        const pos = e.linePos?.[0];
-        problems.push({ file, ...(pos ? { line: pos.line, column: pos.col } : {}), message: `invalid YAML: ${firstLine(e.message)}` });
-      }
+    const e = d.errors[0];
+    if (e) {
+      // The first error only: the parser's later ones mostly follow from it.
+      const pos = e.linePos?.[0];
+      problems.push({ file, ...(pos ? { line: pos.line, column: pos.col } : {}), message: `invalid YAML: ${firstLine(e.message)}` });
       return;
     }
     let value: unknown;

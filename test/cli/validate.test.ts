@@ -183,6 +183,27 @@ describe('validate: the command', () => {
     assert.equal(stdin.status, 0);
   });
 
+  test('a GitOps tree: .git, node_modules and Helm chart templates are skipped, other YAML is read', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rss-cli-'));
+    try {
+      const put = (rel: string, text: string) => {
+        fs.mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
+        fs.writeFileSync(path.join(dir, rel), text);
+      };
+      put('apps/orders.yml', fs.readFileSync(path.join(root, 'examples/minimal/rocksetsink.yaml'), 'utf8'));
+      put('.git/config.yaml', 'not: [yaml');
+      put('node_modules/x/y.yaml', 'not: [yaml');
+      put('chart/Chart.yaml', 'apiVersion: v2\nname: c\nversion: 0.1.0\n');
+      put('chart/templates/sink.yaml', 'metadata:\n  name: {{ .Release.Name }}\n  labels: {{- include "x" . | nindent 4 }}\n');
+      put('apps/notes.txt', 'not: [yaml');
+      const r = cli(['validate', dir]);
+      assert.equal(r.stdout, 'validated 1 RocksetSink in 2 files: no problems\n');
+      assert.equal(r.status, 0);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('usage errors -> exit 2', () => {
     const none = cli(['validate']);
     assert.equal(none.status, 2);
