@@ -29,7 +29,6 @@ let tmp: string;
 
 const release = (args: string[]) => helmOk([...args, '--namespace', NS], { kubeconfig: cp.kubeconfigPath, timeoutMs: 180_000 });
 const asOperator = (method: string, apiPath: string, body?: unknown) => cp.request(method, apiPath, body, { token });
-
 /** What the token may do in a namespace, without what every authenticated user may (self reviews). */
 async function rulesIn(namespace: string): Promise<string[]> {
   const r = await cp.request<{ status: { resourceRules: PolicyRule[]; incomplete: boolean } }>(
@@ -50,6 +49,8 @@ before(async () => {
   for (const ns of [...WATCHED, OTHER]) await createNamespace(cp, ns);
   await release(['install', RELEASE, CHART, '--create-namespace', '--set-json', `watchNamespaces=${JSON.stringify(WATCHED)}`]);
   token = await serviceAccountToken(cp, NS, NAME);
+  // a CRD just created answers 429 (storage initializing) for a moment after Established
+  await waitFor('rocksetsinks to be served', async () => (await cp.request('GET', objectPath('RocksetSink', undefined, WATCHED[0]))).status === 200, { timeoutMs: 30_000, intervalMs: 100 });
 });
 after(async () => {
   if (tmp) fs.rmSync(tmp, { recursive: true, force: true });

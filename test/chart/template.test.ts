@@ -2,14 +2,16 @@
 // with helm's own message, what the templates render in both RBAC modes, and every
 // rendered object admitted by a real API server (server-side apply, dryRun=All).
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { parse } from 'yaml';
 import { testControlPlane, type ControlPlane } from '../harness/controlplane.ts';
 import { waitFor } from '../harness/ports.ts';
 import {
-  CHART, CRD_FILE, KUBE_VERSION, OPERATOR_PERMISSIONS, applyDryRun, createNamespace, find, helm, one, permissions, template, valuesArgs,
+  CHART, CRD_FILE, KUBE_VERSION, OPERATOR_PERMISSIONS, applyDryRun, createNamespace, find, helm, helmOk, one, parseManifests, permissions, template, valuesArgs,
   type Obj, type PolicyRule,
 } from './helm.ts';
 
@@ -97,6 +99,21 @@ describe('helm template', () => {
     assert.equal(find(await template({ crds: { install: false } }), 'CustomResourceDefinition').length, 0);
     const unkept = one(await template({ crds: { keep: false } }), 'CustomResourceDefinition') as Obj & { metadata: { annotations?: Record<string, string> } };
     assert.equal(unkept.metadata.annotations?.['helm.sh/resource-policy'], undefined);
+  });
+
+  test('helm package stores the CRD file itself, and the packaged chart renders the same CRD', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rso-package-'));
+    try {
+      const out = await helmOk(['package', CHART, '--destination', dir]);
+      const tgz = path.join(dir, 'rockset-sink-operator-0.1.0.tgz');
+      assert.match(out, /Successfully packaged chart/);
+      const listing = spawnSync('tar', ['-tvzf', tgz], { encoding: 'utf8' }).stdout;
+      assert.match(listing, /^-\S+ .* rockset-sink-operator\/crds-src\/rocksetsinks\.rockset-sink\.dev\.yaml$/m, 'a regular file, not a link');
+      const fromPackage = parseManifests(await helmOk(['template', 'rso', tgz, '--namespace', 'rso-system', '--kube-version', KUBE_VERSION]));
+      assert.deepEqual(one(fromPackage, 'CustomResourceDefinition'), one(await template(), 'CustomResourceDefinition'));
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('the operator Deployment has secure defaults, probes, resources and its configuration in env', async () => {
