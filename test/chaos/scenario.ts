@@ -161,9 +161,35 @@ export class Scenario {
     return this.sinks.filter((s) => s.child.exitCode === null && s.child.signalCode === null);
   }
 
+  /**
+   * Runs a sink the way a Deployment does: when it exits on its own it is started
+   * again, and the exit is recorded, so that a scenario can still reach its verdict
+   * on the data and then fail on the crash.
+   */
+  supervise(config: unknown, env: Record<string, string> = {}): { current(): SinkProcess; crashes: string[]; stop(): void } {
+    const crashes: string[] = [];
+    let stopped = false;
+    let current: SinkProcess;
+    const start = () => {
+      current = this.startSink(config, env);
+      const me = current;
+      this.#supervised.add(me);
+      void me.exited.then(async (code) => {
+        if (stopped || me.child.signalCode !== null) return;
+        crashes.push(`exit ${code}: ${this.terminationMessage(me) || me.lines.slice(-3).join(' | ')}`.slice(0, 2000));
+        await sleep(1000);
+        if (!stopped) start();
+      });
+    };
+    start();
+    return { current: () => current, crashes, stop: () => void (stopped = true) };
+  }
+
+  #supervised = new Set<SinkProcess>();
+
   /** Fails at once if a sink exited on its own (anything but the signals this scenario sent). */
   crashed(): Error | undefined {
-    const dead = this.sinks.find((s) => s.child.exitCode !== null && s.child.exitCode !== 0);
+    const dead = this.sinks.find((s) => !this.#supervised.has(s) && s.child.exitCode !== null && s.child.exitCode !== 0);
     return dead ? new Error(`a sink exited with ${dead.child.exitCode}:\n${dead.lines.slice(-25).join('\n')}`) : undefined;
   }
 
