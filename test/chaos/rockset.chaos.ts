@@ -28,9 +28,8 @@ async function runToEnd(s: Scenario, emu: Emulator, records: PlannedRecord[], co
   await s.produce(records);
   await s.verifyProduced();
   s.startSink(config);
-  await s.drained(120_000);
+  await s.conclude(emu, () => s.drained(120_000));
   assert.equal(s.running().length, 1, 'the sink is still running');
-  await s.verdict(emu);
 }
 
 test('connections reset, then refused for 30 s, then back: backoff, no crash, every document lands', async (t) => {
@@ -51,14 +50,15 @@ test('connections reset, then refused for 30 s, then back: backoff, no crash, ev
   await sleep(Math.max(0, 30_000 - (Date.now() - down)));
   assert.equal(sink.child.exitCode, null, `the sink exited during the outage:\n${sink.lines.slice(-10).join('\n')}`);
   emu = await chaosEmulator({ port, store });
-  await s.verifyProduced();
-  await s.drained(120_000);
+  await s.conclude(emu, async () => {
+    await s.verifyProduced();
+    await s.drained(120_000);
+  });
   assert.equal(s.running().length, 1, 'one sink ran through the outage');
   const retries = sink.lines.filter((l) => l.includes('write failed; retrying'));
   assert.ok(retries.length > 0, 'the outage was retried');
   // backoff: 30 s of refusals must not be hundreds of attempts per partition
   assert.ok(retries.length < 3 * 60, `${retries.length} retries in 30 s: no backoff`);
-  await s.verdict(emu);
 });
 
 test('a batch answered 413 is split and written, nothing lost', async (t) => {
@@ -146,11 +146,13 @@ test('401: the sink stops loudly with AuthFailed and commits nothing', async (t)
   await s.produce(planRecords({ records: 500, partitions: 2, keys: 100, seed: SEED + 16 }));
   await s.verifyProduced();
   const sink = s.startSink(s.config(emu.url), { ROCKSET_API_KEY: wrongKey });
-  const code = await Promise.race([sink.exited, sleep(60_000).then(() => 'still running')]);
+  let code: number | null | string = null;
+  await s.conclude(emu, async () => {
+    code = await Promise.race([sink.exited, sleep(60_000).then(() => 'still running')]);
+  }, new Map());
   assert.equal(code, 1, `the sink must exit 1 on a refused key:\n${sink.lines.slice(-10).join('\n')}`);
   assert.match(s.terminationMessage(sink), /^AuthFailed: /);
   assert.ok(sink.lines.some((l) => l.includes('"level":60') && l.includes('API key')), `no fatal log line names the API key problem:\n${sink.lines.slice(-10).join('\n')}`);
   assert.deepEqual(await s.committed(), [-1, -1], 'nothing was committed');
   assert.ok(((await emu.admin.stats()).requests.byStatus['401'] ?? 0) > 0, 'the emulator refused the key');
-  await s.verdict(emu, new Map());
 });

@@ -243,16 +243,24 @@ export class Scenario {
   }
 
   /**
-   * The verdict: prints the summary line, records it for the runner, and fails on
-   * any missing, extra or stale document, or any secret in any sink's output.
-   * `expected` defaults to what the produced records must end as.
+   * Ends a scenario: waits for `settle` (e.g. drained()), then, whether or not it
+   * succeeded, prints the summary line and records it for the runner. Fails on a
+   * settle error, any missing, extra or stale document, or any secret in any
+   * sink's output. `expected` defaults to what the produced records must end as.
    */
-  async verdict(emu: Emulator, expected = expectedDocuments(this.topic, this.produced)): Promise<Verdict> {
+  async conclude(emu: Emulator, settle: () => Promise<void>, expected = expectedDocuments(this.topic, this.produced)): Promise<Verdict> {
+    let failed: unknown;
+    try {
+      await settle();
+    } catch (err) {
+      failed = err;
+    }
     const docs = await emu.admin.docs(WS, COLLECTION, { limit: 10_000_000 });
     const v = compare(this.name, this.produced.length, expected, docs);
     const line = summaryLine(v);
     console.log(line);
     if (process.env.CHAOS_SUMMARY_FILE) fs.appendFileSync(process.env.CHAOS_SUMMARY_FILE, line + '\n');
+    if (failed) throw failed;
     const leaks = this.secretLeaks();
     assert.deepEqual(leaks, [], `secret values in sink output:\n${leaks.join('\n')}`);
     assert.ok(v.missing === 0 && v.extra === 0 && v.stale === 0, `${line}\n${v.examples.join('\n')}\n${this.#whereWrong(expected, docs)}`);
