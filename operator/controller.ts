@@ -62,7 +62,7 @@ export class Controller {
     this.#events = new EventRecorder(o.kc, { component: 'rockset-sink-operator', instance: o.identity, log: o.log });
     const scopes: (string | undefined)[] = o.namespaces.length ? o.namespaces : [undefined];
     const relistIntervalMs = o.relistIntervalMs ?? 300_000;
-    const log = o.log.child({ component: 'informer' });
+    const log = o.log.child({ module: 'informer' });
     for (const ns of scopes) {
       const where = ns ? `namespace ${ns}` : 'all namespaces';
       this.#sinkInformers.push(
@@ -114,7 +114,7 @@ export class Controller {
       sinks: () => this.sinks(),
       readSecretValue: (ns, name, key) => this.kube.readSecretValue(ns, name, key),
       changed: (ns, name) => this.#enqueue(ns, name),
-      log: o.log.child({ component: 'lag' }),
+      log: o.log.child({ module: 'lag' }),
       intervalMs: o.lagIntervalMs,
     });
   }

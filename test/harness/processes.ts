@@ -20,6 +20,15 @@ export function pidAlive(pid: number): boolean {
   }
 }
 
+function isJvm(pid: number): boolean {
+  try {
+    const argv0 = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0] ?? '';
+    return path.basename(argv0) === 'java';
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Removes `<tmp>/<prefix>*` directories whose owner (owner.pid) is dead, killing
  * the server they name (serverPidFile) first if it still runs.
@@ -39,7 +48,9 @@ export function reapStale(prefix: string, serverPidFile: string): void {
     if (Number.isInteger(owner) && pidAlive(owner)) continue;
     try {
       const server = read(serverPidFile);
-      if (Number.isInteger(server) && pidAlive(server)) process.kill(server, 'SIGKILL');
+      // pid_max is 32768 on many machines: a dead server's pid is soon someone else's,
+      // so only a JVM is killed (the servers reaped here are all JVMs).
+      if (Number.isInteger(server) && pidAlive(server) && isJvm(server)) process.kill(server, 'SIGKILL');
     } catch {
       // no server was started
     }

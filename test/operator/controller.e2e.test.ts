@@ -101,7 +101,15 @@ before(async () => {
   await waitFor('the default ServiceAccount', async () => (await cp.request('GET', `/api/v1/namespaces/${ns}/serviceaccounts/default`)).status === 200, { timeoutMs: 30_000, intervalMs: 100 });
   const sec = await cp.request('POST', secrets, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'rockset' }, data: { 'api-key': b64(API_KEY) } });
   assert.equal(sec.status, 201, JSON.stringify(sec.body));
-  op = await startOperator('op-main', { KUBECONFIG: cp.kubeconfigPath, OPERATOR_NAMESPACES: ns, POD_NAMESPACE: ns });
+  // The default lease timings: an API server restart (~5 s) is shorter than the renew deadline (10 s).
+  op = await startOperator('op-main', {
+    KUBECONFIG: cp.kubeconfigPath,
+    OPERATOR_NAMESPACES: ns,
+    POD_NAMESPACE: ns,
+    OPERATOR_LEASE_DURATION_SECONDS: '15',
+    OPERATOR_RENEW_DEADLINE_SECONDS: '10',
+    OPERATOR_RETRY_PERIOD_SECONDS: '2',
+  });
 });
 
 after(async () => {

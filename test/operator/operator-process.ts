@@ -2,8 +2,8 @@
 // test control plane: its log lines are kept (tests grep them for secrets), its
 // /metrics are read (API writes, leadership), and it is always stopped.
 import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
-import { after } from 'node:test';
 import { freePort, waitFor } from '../harness/ports.ts';
 
 const root = path.resolve(import.meta.dirname, '../..');
@@ -22,9 +22,8 @@ export interface OperatorProcess {
 }
 
 const live = new Set<OperatorProcess>();
-after(async () => {
-  await Promise.all([...live].map((o) => o.stop('SIGKILL')));
-});
+// Tests stop their operators in after(); this catches what a crashed test file leaves.
+process.once('exit', () => live.forEach((o) => o.proc.kill('SIGKILL')));
 
 export async function startOperator(name: string, env: Record<string, string>): Promise<OperatorProcess> {
   const port = await freePort();
@@ -52,10 +51,17 @@ export async function startOperator(name: string, env: Record<string, string>): 
       const lines = buf.split('\n');
       buf = lines.pop() ?? '';
       logs.push(...lines);
-      if (process.env['OPERATOR_TEST_LOGS']) for (const l of lines) process.stderr.write(`[${name}] ${l}\n`);
+      const dir = process.env['OPERATOR_TEST_LOGS'];
+      if (dir) fs.appendFileSync(path.join(dir, `${name}.log`), lines.map((l) => `${l}\n`).join(''));
     });
   }
-  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+  const exited = new Promise<number | null>((resolve) =>
+    proc.once('exit', (code, signal) => {
+      const dir = process.env['OPERATOR_TEST_LOGS'];
+      if (dir) fs.appendFileSync(path.join(dir, `${name}.log`), `exited code=${code} signal=${signal} at ${new Date().toISOString()}\n`);
+      resolve(code);
+    }),
+  );
   const metrics = async (): Promise<string> => {
     const res = await fetch(`http://127.0.0.1:${port}/metrics`);
     return await res.text();
