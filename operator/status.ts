@@ -99,6 +99,7 @@ const CONDITION_ORDER: readonly string[] = [
 const REASON_PREFIX = /^([A-Z][A-Za-z0-9]*):[ \t]*/;
 const MAX_MESSAGE = 4096;
 const MAX_LAG_ERROR = 512;
+const LAG_NOTE = '; lag not updated: ';
 
 /** `<Reason>: <text>` with an explicit CamelCase reason, or undefined. */
 function parseNamedReason(message: string | undefined): { reason: string; message: string } | undefined {
@@ -250,7 +251,7 @@ function verdicts(o: Observed): Record<string, Verdict> {
     ready = { status: 'True', reason: Reason.Available, message: counts };
   }
   if (o.lag && 'error' in o.lag) {
-    ready = { ...ready, message: `${ready.message}; lag not updated: ${truncate(o.lag.error, MAX_LAG_ERROR)}` };
+    ready = { ...ready, message: `${ready.message}${LAG_NOTE}${truncate(o.lag.error, MAX_LAG_ERROR)}` };
   }
 
   return {
@@ -280,8 +281,14 @@ export function computeStatus(previous: RocksetSinkStatus | undefined, observed:
   const v = verdicts(observed);
   const stamp = formatTime(now);
   const conditions: Condition[] = CONDITION_ORDER.map((type) => {
-    const { status, reason, message } = v[type]!;
+    const { status, reason } = v[type]!;
+    let { message } = v[type]!;
     const before = previous?.conditions?.find((c) => c.type === type);
+    // Lag not read this pass (e.g. an operator that just started): what the status
+    // said about reading it stands, rather than flapping the message (and writing).
+    if (observed.lag === undefined && type === ConditionType.Ready && before?.status === status && before.reason === reason && before.message.startsWith(`${message}${LAG_NOTE}`)) {
+      message = before.message;
+    }
     const lastTransitionTime = before && before.status === status && before.lastTransitionTime ? before.lastTransitionTime : stamp;
     return { type, status, observedGeneration: observed.generation, lastTransitionTime, reason, message };
   });

@@ -352,6 +352,19 @@ describe('computeStatus: fields', () => {
     assert.deepEqual(s.lag, before.lag);
   });
 
+  test('lag not read this time keeps what Ready said about the last read (no flapping write after an operator restart)', () => {
+    const failed = computeStatus(undefined, healthy({ lag: { error: 'broker unreachable' } }), T0);
+    const unknown = computeStatus(failed, healthy({ lag: undefined }), T1);
+    assert.equal(cond(unknown, 'Ready').message, cond(failed, 'Ready').message);
+    assert.equal(statusChanged(failed, unknown), false);
+    // A read that succeeds clears the note.
+    const read = computeStatus(unknown, healthy({ lag: { total: 0, topics: { orders: 0 } } }), T1);
+    assert.doesNotMatch(cond(read, 'Ready').message, /lag not updated/);
+    // So does a change of what Ready says.
+    const degraded = computeStatus(failed, healthy({ lag: undefined, deployment: { ...healthyDeployment(3), availableReplicas: 1 } }), T1);
+    assert.doesNotMatch(cond(degraded, 'Ready').message, /lag not updated/);
+  });
+
   test('a new lag value replaces the previous one', () => {
     const before = computeStatus(undefined, healthy(), T0);
     const s = computeStatus(before, healthy({ lag: { total: 0, topics: { orders: 0 } } }), T1);
