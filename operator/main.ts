@@ -31,6 +31,7 @@ Reconciles RocksetSink resources into sink Deployments. Configuration (environme
   OPERATOR_LOG_LEVEL              trace | debug | info | warn | error (default info)
   OPERATOR_LAG_INTERVAL_SECONDS   consumer lag refresh (default 30)
   OPERATOR_RESYNC_SECONDS         re-check every sink even without events (default 600)
+  OPERATOR_WORKERS                sinks reconciled at once (default 4)
 `;
 
 class UsageError extends Error {}
@@ -58,6 +59,7 @@ export interface OperatorSettings {
   logLevel: LevelWithSilent;
   lagIntervalMs: number;
   resyncIntervalMs: number;
+  workers: number;
 }
 
 export function settingsFrom(argv: string[], env: NodeJS.ProcessEnv): OperatorSettings | 'help' {
@@ -86,6 +88,7 @@ export function settingsFrom(argv: string[], env: NodeJS.ProcessEnv): OperatorSe
     logLevel: logLevel as LevelWithSilent,
     lagIntervalMs: envNumber(env, 'OPERATOR_LAG_INTERVAL_SECONDS', 30, 0.1) * 1000,
     resyncIntervalMs: envNumber(env, 'OPERATOR_RESYNC_SECONDS', 600, 1) * 1000,
+    workers: Math.trunc(envNumber(env, 'OPERATOR_WORKERS', 4, 1)),
   };
   if (!Number.isInteger(settings.httpPort) || settings.httpPort < 0 || settings.httpPort > 65535) throw new UsageError('--http-port / OPERATOR_HTTP_PORT: must be a port number (0-65535)');
   return settings;
@@ -110,7 +113,7 @@ async function main(): Promise<number> {
   else kc.loadFromDefault();
 
   const metrics = createOperatorMetrics();
-  const controller = new Controller({ kc, namespaces: s.namespaces, image: s.image, log, metrics, identity: s.identity, lagIntervalMs: s.lagIntervalMs, resyncIntervalMs: s.resyncIntervalMs });
+  const controller = new Controller({ kc, namespaces: s.namespaces, image: s.image, log, metrics, identity: s.identity, lagIntervalMs: s.lagIntervalMs, resyncIntervalMs: s.resyncIntervalMs, workers: s.workers });
   const elector = s.leaderElection
     ? new LeaderElector(kc, { namespace: s.leaseNamespace, name: s.leaseName, identity: s.identity, leaseDurationMs: s.leaseDurationMs, renewDeadlineMs: s.renewDeadlineMs, retryPeriodMs: s.retryPeriodMs, log })
     : undefined;
