@@ -5,6 +5,7 @@
 // so Kubernetes restarts it as a standby: acting on a lost lease is the one thing a
 // replica must never do. SIGTERM stops the controller, then releases the lease so a
 // standby takes over at once.
+import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import { randomBytes } from 'node:crypto';
@@ -25,7 +26,7 @@ Reconciles RocksetSink resources into sink Deployments. Configuration (environme
   OPERATOR_SINK_IMAGE             default sink worker image (default ${DEFAULT_SINK_IMAGE})
   OPERATOR_LEADER_ELECTION        true | false (default true)
   OPERATOR_LEASE_NAME             Lease name (default rockset-sink-operator)
-  POD_NAMESPACE, POD_NAME         Lease namespace and this replica's identity
+  POD_NAMESPACE, POD_NAME         Lease namespace (default: the pod's, else the kubeconfig context's, else default) and this replica's identity
   OPERATOR_LEASE_DURATION_SECONDS, OPERATOR_RENEW_DEADLINE_SECONDS, OPERATOR_RETRY_PERIOD_SECONDS (15, 10, 2)
   OPERATOR_HTTP_PORT              /metrics, /healthz, /readyz (default 8080)
   OPERATOR_LOG_LEVEL              trace | debug | info | warn | error (default info)
@@ -71,8 +72,7 @@ export function settingsFrom(argv: string[], env: NodeJS.ProcessEnv): OperatorSe
   const election = (env['OPERATOR_LEADER_ELECTION'] ?? 'true').toLowerCase();
   if (election !== 'true' && election !== 'false') throw new UsageError(`OPERATOR_LEADER_ELECTION=${JSON.stringify(env['OPERATOR_LEADER_ELECTION'])}: use true or false`);
   const namespaces = (values.namespaces ?? env['OPERATOR_NAMESPACES'] ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-  const leaseNamespace = env['POD_NAMESPACE'] || (namespaces[0] ?? '');
-  if (election === 'true' && !leaseNamespace) throw new UsageError('leader election needs POD_NAMESPACE (the Lease namespace); set it, or OPERATOR_LEADER_ELECTION=false for a single replica');
+  const leaseNamespace = env['POD_NAMESPACE'] || '';
   const settings: OperatorSettings = {
     kubeconfig: values.kubeconfig ?? env['KUBECONFIG'] ?? undefined,
     namespaces,
@@ -94,6 +94,14 @@ export function settingsFrom(argv: string[], env: NodeJS.ProcessEnv): OperatorSe
   return settings;
 }
 
+function podNamespace(): string | undefined {
+  try {
+    return fs.readFileSync('/var/run/secrets/kubernetes.io/serviceaccount/namespace', 'utf8').trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 async function main(): Promise<number> {
   let settings: OperatorSettings | 'help';
   try {
@@ -111,6 +119,8 @@ async function main(): Promise<number> {
   const kc = new KubeConfig();
   if (s.kubeconfig) kc.loadFromFile(s.kubeconfig);
   else kc.loadFromDefault();
+
+  if (!s.leaseNamespace) s.leaseNamespace = podNamespace() ?? kc.getContextObject(kc.getCurrentContext())?.namespace ?? 'default';
 
   const metrics = createOperatorMetrics();
   const controller = new Controller({ kc, namespaces: s.namespaces, image: s.image, log, metrics, identity: s.identity, lagIntervalMs: s.lagIntervalMs, resyncIntervalMs: s.resyncIntervalMs, workers: s.workers });
