@@ -158,9 +158,17 @@ describe('the operator process', { concurrency: false }, () => {
     assert.match(ev.message, /kafka\.topicPattern/);
     assert.equal((await getDeployment('orders-sink')).metadata.resourceVersion, rv, 'the running Deployment is left as it was');
 
-    await cp.request('PATCH', `${sinks}/orders`, { spec: { kafka: { topicPattern: null, topics: ['orders'] } } });
+    const fix = { spec: { kafka: { topicPattern: null, topics: ['orders'] } } };
+    await cp.request('PATCH', `${sinks}/orders`, fix);
     await sinkUntil('orders', 'Ready=True again', (s) => condition(s, 'Ready')?.status === 'True' && condition(s, 'ConfigValid')?.status === 'True');
     await eventUntil('orders', 'Recovered');
+
+    // The same mistake again: the same Event, counted twice (as kubectl shows "x2").
+    await cp.request('PATCH', `${sinks}/orders`, { spec: { kafka: { topics: null, topicPattern: 'orders-(' } } });
+    await eventUntil('orders', 'InvalidSpec', (e) => e.count === 2);
+    assert.equal((await events('orders')).filter((e) => e.reason === 'InvalidSpec').length, 1);
+    await cp.request('PATCH', `${sinks}/orders`, fix);
+    await sinkUntil('orders', 'Ready=True once more', (s) => condition(s, 'Ready')?.status === 'True');
   });
 
   test('a missing Secret -> SecretsResolved=False with its name; creating it resolves', async () => {
