@@ -3,13 +3,15 @@
 // CEL. Fills in defaults, as the API server does.
 import { Ajv, type ErrorObject } from 'ajv';
 import addFormatsModule from 'ajv-formats';
+import { describeSpecErrors } from './describe.ts';
 import { RocksetSinkSpecSchema, type RocksetSinkSpec } from './rocksetsink.ts';
 
 type AddFormats = (ajv: Ajv) => Ajv;
 const addFormats: AddFormats = (addFormatsModule as unknown as { default: AddFormats }).default ?? (addFormatsModule as unknown as AddFormats);
 
-// strict: false lets the x-kubernetes-* keywords through; $data serves retry.maxBackoffMs >= initialBackoffMs.
-const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false, $data: true });
+// strict: false lets the x-kubernetes-* keywords through; $data serves retry.maxBackoffMs >= initialBackoffMs;
+// verbose gives describeSpecErrors the failing values, for messages that name the fix.
+const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false, $data: true, verbose: true });
 addFormats(ajv);
 const check = ajv.compile(RocksetSinkSpecSchema);
 
@@ -29,6 +31,8 @@ export function validateSpec(input: unknown): SpecResult {
   // cross-field rules) before the properties keyword that fills in defaults.
   check(spec);
   if (check(spec)) return { ok: true, spec: spec as RocksetSinkSpec };
-  const problems = [...new Set((check.errors ?? []).filter((e) => e.keyword !== 'if').map(describe))];
+  // `<field>: <problem>. <fix>` (a cross-field rule: the API server's CEL message), else ajv's own words.
+  const described = describeSpecErrors(check.errors ?? [], spec);
+  const problems = described.length ? described : [...new Set((check.errors ?? []).filter((e) => e.keyword !== 'if').map(describe))];
   return { ok: false, problems };
 }

@@ -11,27 +11,15 @@
 //   - when the spec is valid, the sink configuration the operator would render, run
 //     through the sink's own validateConfig, as the operator's reconcile does before
 //     it touches the Deployment (regular expressions, topic routing, the DLQ, ...).
-import { Ajv } from 'ajv';
-import addFormatsModule from 'ajv-formats';
 import { LineCounter, parseAllDocuments, type Document, type DocumentOptions, type ParseOptions, type SchemaOptions, type Tags } from 'yaml';
-import { API_VERSION, GROUP, KIND, RocksetSinkSpecSchema, type RocksetSink } from '../api/rocksetsink.ts';
+import { API_VERSION, GROUP, KIND, type RocksetSink } from '../api/rocksetsink.ts';
 import { validateSpec } from '../api/validate.ts';
 import { secretsChecksum } from '../render/checksum.ts';
 import { commonLabels, configMapName, deploymentName } from '../render/meta.ts';
 import { renderSink } from '../render/objects.ts';
 import { DEFAULT_SINK_IMAGE } from '../reconcile.ts';
 import { ConfigError, validateConfig } from '../../sink/config/validate.ts';
-import { describeSpecErrors, underRoot } from './describe.ts';
-
-type AddFormats = (ajv: Ajv) => Ajv;
-const addFormats: AddFormats = (addFormatsModule as unknown as { default: AddFormats }).default ?? (addFormatsModule as unknown as AddFormats);
-
-// The operator's ajv options (operator/api/validate.ts) plus verbose, which only adds
-// the data and schema to each error so the messages can name the value and the fix.
-// validateSpec decides; this instance only explains.
-const explainAjv = new Ajv({ allErrors: true, useDefaults: true, strict: false, $data: true, verbose: true });
-addFormats(explainAjv);
-const explain = explainAjv.compile(RocksetSinkSpecSchema);
+import { underRoot } from '../api/describe.ts';
 
 export interface Problem {
   file: string;
@@ -166,12 +154,7 @@ export function validateResource(doc: Record<string, unknown>): string[] {
   }
   const checked = validateSpec(doc['spec']);
   if (!checked.ok) {
-    const spec = structuredClone(doc['spec']);
-    // Twice, as validateSpec does: defaults first, so the rules see them.
-    explain(spec);
-    explain(spec);
-    const described = describeSpecErrors(explain.errors ?? [], spec);
-    out.push(...(described.length ? described : checked.problems));
+    out.push(...checked.problems);
     return out;
   }
 

@@ -183,7 +183,7 @@ describe('spec schema (ajv)', () => {
   });
 
   const invalid: [string, Json, RegExp][] = [
-    ['an API key inline', withSection(minimalSpec(), 'rockset', { apiKey: 'secret' }), /spec\.rockset\.apiKey: unknown field/],
+    ['an API key inline', withSection(minimalSpec(), 'rockset', { apiKey: 'secret' }), /spec\.rockset\.apiKey: secrets do not belong in a RocksetSink\. Put the value in a Secret/],
     ['a key file path', withSection(minimalSpec(), 'rockset', { apiKeyFile: '/etc/key' }), /spec\.rockset\.apiKeyFile: unknown field/],
     ['no API key reference', withSection(minimalSpec(), 'rockset', { apiKeySecretRef: undefined }), /spec\.rockset\.apiKeySecretRef: is required/],
     ['a SASL password inline', withSection(minimalSpec(), 'kafka', { sasl: { mechanism: 'plain', username: 'u', password: 'p' } }), /spec\.kafka\.sasl/],

@@ -3,7 +3,7 @@
 // the message the API server's CEL rule gives (CROSS_FIELD_RULES), so the CLI says
 // what `kubectl apply` would say. Pure.
 import type { ErrorObject } from 'ajv';
-import { CROSS_FIELD_RULES, type CrossFieldRule } from '../api/rocksetsink.ts';
+import { CROSS_FIELD_RULES, type CrossFieldRule } from './rocksetsink.ts';
 
 /** A field path under the resource, e.g. spec.kafka.brokers[0]. */
 export function fieldPath(root: string, instancePath: string, data: unknown, extra?: string): string {
