@@ -3,7 +3,7 @@
 // deterministic, so a redelivered record maps to the same `_id` and a retried
 // write replaces instead of duplicating.
 import type { SinkConfig } from './config/schema.ts';
-import { DecodeError, decodeJsonValue } from './decode/json.ts';
+import { DecodeError, decodeJsonText, parseJsonText } from './decode/json.ts';
 import type { Action, SinkRecord } from './record.ts';
 
 export interface MapOptions {
@@ -114,6 +114,51 @@ function fieldValue(doc: Record<string, unknown>, name: string): { found: boolea
   return { found: true, value: at };
 }
 
+function eventTimeOf(r: SinkRecord, doc: Record<string, unknown>, opts: MapOptions): number | object | undefined {
+  const { eventTime, eventTimeField } = opts.documents;
+  if (eventTime === 'timestamp') {
+    const ms = Number(r.timestamp);
+    return Number.isFinite(ms) && ms >= 0 ? ms * 1000 : undefined;
+  }
+  if (eventTime === 'field' && eventTimeField) {
+    const field = fieldValue(doc, eventTimeField);
+    if (!field.found) throw new MappingError(`the document has no field "${eventTimeField}" (documents.eventTimeField)`);
+    return toEventTimeMicros(field.value, `field "${eventTimeField}"`);
+  }
+  return undefined;
+}
+
+/**
+ * The common case without a parse -> copy -> stringify round trip: a JSON object
+ * that has neither `_id` nor `_event_time` keeps its own text, and the two fields
+ * are appended before its closing brace. The parse still runs, to reject what is
+ * not JSON and to read the event-time field, but it need not keep big integers
+ * exact (the text does) unless a field is read from it. Undefined means: take
+ * the general path.
+ */
+function spliceJson(r: SinkRecord, value: Buffer, collection: string, opts: MapOptions): Action | undefined {
+  const text = decodeJsonText(value);
+  const readsField = opts.documents.eventTime === 'field';
+  const parsed = parseJsonText(text, readsField);
+  if (!isPlainObject(parsed) || Object.hasOwn(parsed, '_id') || Object.hasOwn(parsed, '_event_time')) return undefined;
+  let empty = true;
+  for (const _ in parsed) {
+    empty = false;
+    break;
+  }
+  if (empty) return undefined;
+  const id = documentId(r, parsed, opts);
+  const eventTime = eventTimeOf(r, parsed, opts);
+  // A valid object's text ends with `}` and, after it, ASCII whitespace only.
+  const end = text.lastIndexOf('}');
+  const tail = `,"_id":${JSON.stringify(id)}${eventTime === undefined ? '' : `,"_event_time":${JSON.stringify(eventTime)}`}}`;
+  const json = text.slice(0, end) + tail;
+  // The decoder dropped a UTF-8 BOM (3 bytes) if there was one; everything cut after `end` is ASCII.
+  const textBytes = value.length - (value[0] === 0xef && value[1] === 0xbb && value[2] === 0xbf ? 3 : 0);
+  const bytes = textBytes - (text.length - end) + Buffer.byteLength(tail);
+  return { kind: 'upsert', offset: r.offset, collection, id, json, bytes };
+}
+
 export function mapRecord(r: SinkRecord, opts: MapOptions): Action {
   const collection = opts.collectionFor(r.topic);
   if (r.value === null) {
@@ -131,19 +176,16 @@ export function mapRecord(r: SinkRecord, opts: MapOptions): Action {
     return { kind: 'delete', offset: r.offset, collection, id, json, bytes: Buffer.byteLength(json) };
   }
   try {
-    const decoded = opts.decode ? opts.decode(r.value, r) : decodeJsonValue(r.value);
+    if (!opts.decode) {
+      const spliced = spliceJson(r, r.value, collection, opts);
+      if (spliced) return spliced;
+    }
+    const decoded = opts.decode ? opts.decode(r.value, r) : parseJsonText(decodeJsonText(r.value));
     const doc = asDocument(decoded);
     const id = documentId(r, doc, opts);
     const out: Record<string, unknown> = { ...doc, _id: id };
-    const { eventTime, eventTimeField } = opts.documents;
-    if (eventTime === 'timestamp') {
-      const ms = Number(r.timestamp);
-      if (Number.isFinite(ms) && ms >= 0) out._event_time = ms * 1000;
-    } else if (eventTime === 'field' && eventTimeField) {
-      const field = fieldValue(doc, eventTimeField);
-      if (!field.found) throw new MappingError(`the document has no field "${eventTimeField}" (documents.eventTimeField)`);
-      out._event_time = toEventTimeMicros(field.value, `field "${eventTimeField}"`);
-    }
+    const eventTime = eventTimeOf(r, doc, opts);
+    if (eventTime !== undefined) out._event_time = eventTime;
     const json = JSON.stringify(out);
     return { kind: 'upsert', offset: r.offset, collection, id, json, bytes: Buffer.byteLength(json) };
   } catch (err) {

@@ -29,19 +29,31 @@ export function parseJsonExact(text: string): unknown {
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-/** Decodes a record value as a JSON document. Throws with a reason a user can act on. */
-export function decodeJsonValue(value: Uint8Array): unknown {
-  let text: string;
+/** A record value as text (a leading BOM dropped). Throws DecodeError when it is not UTF-8. */
+export function decodeJsonText(value: Uint8Array): string {
   try {
-    text = utf8.decode(value);
+    return utf8.decode(value);
   } catch {
     throw new DecodeError('the value is not valid UTF-8, so it cannot be JSON');
   }
+}
+
+/**
+ * Parses JSON text, throwing DecodeError when it is not JSON. `exact: false`
+ * skips the big-integer scan: for callers that write the original text on and
+ * only need the parse to validate it and to look at its shape.
+ */
+export function parseJsonText(text: string, exact = true): unknown {
   try {
-    return parseJsonExact(text);
+    return exact ? parseJsonExact(text) : JSON.parse(text);
   } catch (err) {
     throw new DecodeError(`the value is not valid JSON (${(err as Error).message})`);
   }
+}
+
+/** Decodes a record value as a JSON document. Throws with a reason a user can act on. */
+export function decodeJsonValue(value: Uint8Array): unknown {
+  return parseJsonText(decodeJsonText(value));
 }
 
 export class DecodeError extends Error {

@@ -2,7 +2,7 @@
 // answer. No retry here: the caller owns retries, so it can heartbeat the
 // consumer group and notice a shutdown or a rebalance between attempts.
 import { Pool } from 'undici';
-import { requestBody, type WriteRequest } from '../batch.ts';
+import { requestBodyBytes, type WriteRequest } from '../batch.ts';
 import { parseRetryAfter } from '../backoff.ts';
 import { classifyError, classifyResponse, type WriteOutcome } from './classify.ts';
 
@@ -39,7 +39,7 @@ export class RocksetClient {
         path: this.path(req.collection),
         method: req.method,
         headers: { authorization: this.#authorization, 'content-type': 'application/json', accept: 'application/json' },
-        body: requestBody(req.actions),
+        body: requestBodyBytes(req.actions),
         signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
         headersTimeout: this.#timeoutMs,
         bodyTimeout: this.#timeoutMs,
