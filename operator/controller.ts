@@ -71,7 +71,10 @@ export class Controller {
           path: collection(GROUP, VERSION, PLURAL, ns),
           relistIntervalMs,
           log,
-          onEvent: (_type, s) => this.#enqueue(s.metadata.namespace, s.metadata.name),
+          onEvent: (_type, s) => {
+            o.metrics.sinks.set(this.sinks().length);
+            this.#enqueue(s.metadata.namespace, s.metadata.name);
+          },
         }),
       );
       const owned = (plural: string, group: string, version: string) =>

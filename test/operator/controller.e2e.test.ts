@@ -140,6 +140,9 @@ describe('the operator process', { concurrency: false }, () => {
     await new Promise((r) => setTimeout(r, 8000));
     assert.equal(await op.writes(), before, 'writes during 8 s of idle');
     assert.ok((await op.metric('rockset_sink_operator_reconciles_total')) > 0);
+    assert.equal(await op.metric('rockset_sink_operator_sinks'), 1);
+    assert.equal(await op.metric('rockset_sink_operator_leader'), 1);
+    assert.equal(await op.metric('rockset_sink_operator_workqueue_depth'), 0);
   });
 
   test('an invalid spec -> ConfigValid=False naming the field, an Event, the Deployment untouched; fixing it recovers', async () => {
