@@ -23,6 +23,9 @@ test('broker killed and restarted mid-stream: the sink rides it out, nothing los
   await sleep(10_000);
   await s.conclude(emu, async () => {
     await broker.restart();
+    const kept = await s.endOffsets();
+    const acked = Array.from({ length: 3 }, (_, p) => s.produced.filter((r) => r.partition === p).length);
+    assert.deepEqual(kept, acked, 'the restarted broker holds every record it acknowledged');
     await s.produce(records.slice(6000));
     await s.verifyProduced();
     await s.drained(180_000);

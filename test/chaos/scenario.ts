@@ -182,8 +182,12 @@ export class Scenario {
       });
     };
     start();
-    return { current: () => current, crashes, stop: () => void (stopped = true) };
+    const stop = () => void (stopped = true);
+    this.#supervisors.push(stop);
+    return { current: () => current, crashes, stop };
   }
+
+  #supervisors: Array<() => void> = [];
 
   #supervised = new Set<SinkProcess>();
 
@@ -248,18 +252,27 @@ export class Scenario {
    * settle error, any missing, extra or stale document, or any secret in any
    * sink's output. `expected` defaults to what the produced records must end as.
    */
-  async conclude(emu: Emulator, settle: () => Promise<void>, expected = expectedDocuments(this.topic, this.produced)): Promise<Verdict> {
+  async conclude(emu: Emulator, settle: () => Promise<void>, expectedSet?: Map<string, string>): Promise<Verdict> {
     let failed: unknown;
     try {
       await settle();
     } catch (err) {
       failed = err;
     }
+    // only now: settle may still be producing
+    const expected = expectedSet ?? expectedDocuments(this.topic, this.produced);
     const docs = await emu.admin.docs(WS, COLLECTION, { limit: 10_000_000 });
     const v = compare(this.name, this.produced.length, expected, docs);
     const line = summaryLine(v);
     console.log(line);
     if (process.env.CHAOS_SUMMARY_FILE) fs.appendFileSync(process.env.CHAOS_SUMMARY_FILE, line + '\n');
+    const dir = process.env.CHAOS_LOG_DIR;
+    if (dir && (failed || v.missing || v.extra || v.stale)) {
+      fs.mkdirSync(dir, { recursive: true });
+      fs.writeFileSync(path.join(dir, `${this.name}-documents.json`), JSON.stringify(docs));
+      fs.writeFileSync(path.join(dir, `${this.name}-records.json`), JSON.stringify(this.produced.map((r) => ({ ...r, value: r.value === null ? null : r.value.length }))));
+      fs.writeFileSync(path.join(dir, `${this.name}-requests.json`), JSON.stringify(await emu.admin.requests({})));
+    }
     if (failed) throw failed;
     const leaks = this.secretLeaks();
     assert.deepEqual(leaks, [], `secret values in sink output:\n${leaks.join('\n')}`);
@@ -289,6 +302,7 @@ export class Scenario {
   }
 
   async close(): Promise<void> {
+    this.#supervisors.forEach((stop) => stop());
     await this.stopSinks();
     // CHAOS_LOG_DIR keeps every sink's output for a post-mortem
     const dir = process.env.CHAOS_LOG_DIR;
