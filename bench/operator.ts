@@ -179,14 +179,16 @@ interface Progress {
 
 type Condition = { type: string; status: string; observedGeneration?: number };
 
-let agent: Agent | undefined;
+// One per cluster CA: the floor and the operator run each have a control plane of their own.
+const agents = new Map<string, Agent>();
 /**
  * A list in the API server's Table form: only the printer columns, a few hundred bytes
  * per object instead of the whole object, so polling 500 of them every second costs
  * the API server (which the operator needs) little.
  */
 async function tableRows(cp: ControlPlane, apiPath: string): Promise<Record<string, unknown>[]> {
-  agent ??= new Agent({ connect: { ca: cp.ca }, keepAliveTimeout: 1000 });
+  let agent = agents.get(cp.ca);
+  if (!agent) agents.set(cp.ca, (agent = new Agent({ connect: { ca: cp.ca }, keepAliveTimeout: 1000 })));
   const res = await undiciFetch(`${cp.server}${apiPath}`, {
     headers: { authorization: `Bearer ${cp.token}`, accept: 'application/json;as=Table;v=v1;g=meta.k8s.io' },
     dispatcher: agent,
@@ -264,6 +266,29 @@ async function writesByKind(op: OperatorProcess): Promise<Record<string, number>
 const diff = (a: Record<string, number>, b: Record<string, number>): Record<string, number> => Object.fromEntries(Object.keys(b).map((k) => [k, (b[k] ?? 0) - (a[k] ?? 0)]));
 const sum = (r: Record<string, number>): number => Object.values(r).reduce((x, y) => x + y, 0);
 
+/**
+ * Long waits poll for minutes; waitFor() keeps a failing check's error to itself until
+ * its deadline. This stops the wait after 10 failures in a row, with the error.
+ */
+function failFast<T>(check: () => Promise<T>): { check: () => Promise<T>; abort: () => Error | undefined } {
+  let failures = 0;
+  let last: Error | undefined;
+  return {
+    check: async () => {
+      try {
+        const r = await check();
+        failures = 0;
+        return r;
+      } catch (err) {
+        failures++;
+        last = err as Error;
+        throw err;
+      }
+    },
+    abort: () => (failures >= 10 ? new Error(`10 polls failed in a row: ${last?.message}`) : undefined),
+  };
+}
+
 // ---- the floor: Deployments without the operator ----------------------------------
 
 async function floor(): Promise<Record<string, unknown>> {
@@ -282,12 +307,13 @@ async function floor(): Promise<Record<string, unknown>> {
   const applyMs = performance.now() - t0;
   say(`floor: ${SINKS} Deployments created in ${seconds(applyMs)} s`);
   const series: Progress[] = [];
-  await waitFor(`${SINKS} Deployments available`, async () => {
+  const floorPoll = failFast(async () => {
     const n = await countAvailable(cp);
     series.push({ tS: seconds(performance.now() - t0), ready: 0, deploymentsAvailable: n });
     if (series.length % 10 === 0) say(`floor: ${n}/${SINKS} Deployments available after ${series.at(-1)?.tS} s`);
     return n >= SINKS;
-  }, { timeoutMs: TIMEOUT_MS, intervalMs: POLL_MS });
+  });
+  await waitFor(`${SINKS} Deployments available`, floorPoll.check, { timeoutMs: TIMEOUT_MS, intervalMs: POLL_MS, abort: floorPoll.abort });
   const readyMs = performance.now() - t0;
   const cpus = Object.fromEntries(Object.entries(cp.pids).map(([k, pid]) => [k, round(cpuSeconds(pid) - (cpus0[k] ?? 0), 1)]));
   say(`floor: all ${SINKS} Deployments available after ${seconds(readyMs)} s`);
@@ -337,14 +363,16 @@ async function operatorRun(): Promise<Record<string, unknown>> {
   say(`operator: ${SINKS} RocksetSinks created in ${seconds(applyMs)} s`);
 
   const series: Progress[] = [];
-  await waitFor(`${SINKS} RocksetSinks Ready`, async () => {
+  const readyPoll = failFast(async () => {
     const [column, available] = [await countReadyColumn(cp), await countAvailable(cp, 'app.kubernetes.io/managed-by=rockset-sink-operator')];
     // The Ready column says all are; the whole objects confirm it for the current generation.
     const ready = column >= SINKS ? (await countReady(cp)).ready : column;
     series.push({ tS: seconds(performance.now() - t0), ready, deploymentsAvailable: available });
     if (series.length % 10 === 0) say(`operator: ${ready}/${SINKS} Ready, ${available} Deployments available after ${series.at(-1)?.tS} s`);
     return ready >= SINKS;
-  }, { timeoutMs: TIMEOUT_MS, intervalMs: POLL_MS, abort: () => (op.proc.exitCode !== null ? new Error(`the operator exited with ${op.proc.exitCode}:\n${op.logs.slice(-20).join('\n')}`) : undefined) });
+  });
+  const operatorExited = () => (op.proc.exitCode !== null ? new Error(`the operator exited with ${op.proc.exitCode}:\n${op.logs.slice(-20).join('\n')}`) : undefined);
+  await waitFor(`${SINKS} RocksetSinks Ready`, readyPoll.check, { timeoutMs: TIMEOUT_MS, intervalMs: POLL_MS, abort: () => operatorExited() ?? readyPoll.abort() });
   const readyMs = performance.now() - t0;
   const wReady = await writesByKind(op);
   const opCpuReady = cpuSeconds(pid) - opCpu0;
@@ -360,7 +388,7 @@ async function operatorRun(): Promise<Record<string, unknown>> {
   let lagKnownMs: number | undefined;
   let last = await op.writes();
   let quietSince = performance.now();
-  await waitFor(`every sink's lag in its status and the operator not writing for ${QUIET_S} s`, async () => {
+  const settlePoll = failFast(async () => {
     const now = await op.writes();
     if (now !== last) {
       last = now;
@@ -372,7 +400,8 @@ async function operatorRun(): Promise<Record<string, unknown>> {
       lagKnownMs = performance.now() - tSettle;
     }
     return performance.now() - quietSince >= QUIET_S * 1000;
-  }, { timeoutMs: TIMEOUT_MS, intervalMs: 1000 });
+  });
+  await waitFor(`every sink's lag in its status and the operator not writing for ${QUIET_S} s`, settlePoll.check, { timeoutMs: TIMEOUT_MS, intervalMs: 1000, abort: () => operatorExited() ?? settlePoll.abort() });
   const settleMs = performance.now() - tSettle;
   const wIdle0 = await writesByKind(op);
   const rec0 = await op.metric('rockset_sink_operator_reconciles_total');
