@@ -130,3 +130,24 @@ test('partitions revoked (a worker joins) while their writes are stalled in Rock
   assert.deepEqual(breaches, [], 'an offset was committed past what Rockset acknowledged');
   assert.ok((await emu.admin.stats()).faults.stall >= 4);
 });
+
+test('a worker frozen (SIGSTOP) past its session timeout, then thawed: it rejoins, nothing lost', async (t) => {
+  const k = await testKafka();
+  const emu = await chaosEmulator({ faults: { latencyMs: 200 } });
+  t.after(() => emu.close());
+  const s = await Scenario.create('frozen-worker', { brokers: k.brokers, kafka: kafkaFor(k.brokers) }, 3);
+  t.after(() => s.close());
+  const records = planRecords({ records: 3000, partitions: 3, keys: 600, seed: SEED + 3 });
+  await s.produce(records);
+  await s.verifyProduced();
+  // A long GC pause or a CPU-throttled container: the group expels the member while its writes are in flight.
+  const sink = s.supervise(s.config(emu.url, { batch: { maxDocuments: 100, lingerMs: 20 } }));
+  await waitFor('the worker to be writing', async () => (await emu.admin.count(WS, COLLECTION)) > 300, { timeoutMs: 60_000 });
+  const frozen = sink.current();
+  frozen.kill('SIGSTOP');
+  await sleep(10_000);
+  frozen.kill('SIGCONT');
+  await s.conclude(emu, () => s.drained(120_000));
+  sink.stop();
+  assert.deepEqual(sink.crashes, [], 'a worker expelled from its group must rejoin, not exit');
+});
