@@ -14,7 +14,9 @@
 //
 // The operator runs as users run it (node operator/main.ts, a child process), leader
 // election off (one replica; the election is only a Lease renewal every 2 s, not
-// counted as a sink write either way), OPERATOR_WORKERS=--workers (default 4),
+// counted as a sink write either way), OPERATOR_WORKERS=--workers (default 8: each
+// reconcile waits on ~5-10 API round trips one after the other, so with 500 sinks more
+// workers win until the API server saturates; 2, 4 and 8 compared in bench/README.md),
 // OPERATOR_LAG_INTERVAL_SECONDS=30. The sinks' kafka.brokers point at a closed port
 // on 127.0.0.1: the lag poller's connection is refused at once (an unresolvable host
 // would cost a DNS timeout per sink), so every sink is Ready with a "lag not updated"
@@ -25,7 +27,7 @@
 // stderr) and merges its figures into bench-results.json (--out). Everything started
 // here is stopped on success, error and Ctrl-C.
 //
-//   node bench/operator.ts [--sinks 500] [--sink-namespaces 1] [--workers 4] [--idle-seconds 60]
+//   node bench/operator.ts [--sinks 500] [--sink-namespaces 1] [--workers 8] [--idle-seconds 60]
 //                          [--quiet-seconds 5] [--skip-floor] [--leader-election] [--operator-profile]
 import fs from 'node:fs';
 import os from 'node:os';
@@ -48,7 +50,7 @@ const { values: args } = parseArgs({
   options: {
     sinks: { type: 'string', default: '500' },
     'sink-namespaces': { type: 'string', default: '1' },
-    workers: { type: 'string', default: '4' },
+    workers: { type: 'string', default: '8' },
     'idle-seconds': { type: 'string', default: '60' },
     'quiet-seconds': { type: 'string', default: '5' },
     'timeout-seconds': { type: 'string', default: '900' },
