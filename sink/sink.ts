@@ -20,6 +20,9 @@ import { RegistryDecoder, canonicalKey, type KeyFormat } from './decode/registry
 import { DecodeError, decodeJsonValue } from './decode/json.ts';
 import type { MapOptions } from './map.ts';
 
+/** Partitions worked on at once, at least: one fetch usually brings batches for all of a member's partitions. */
+const PARTITION_WORKERS = 16;
+
 export interface RunningSink {
   /** Port of /metrics, /healthz, /readyz. */
   readonly httpPort: number;
@@ -154,7 +157,11 @@ export async function startSink(loaded: LoadedConfig, log: Logger): Promise<Runn
   await consumer.run({
     autoCommit: false,
     eachBatchAutoResolve: false,
-    partitionsConsumedConcurrently: config.rockset.maxInFlightRequests,
+    // kafkajs fetches again only once every partition of the last fetch is done, so
+    // a partition left waiting for a worker adds a whole write + commit to that
+    // cycle. Requests in flight stay capped by the permits (maxInFlightRequests);
+    // the extra workers only map and commit, with data already fetched.
+    partitionsConsumedConcurrently: Math.max(config.rockset.maxInFlightRequests, PARTITION_WORKERS),
     eachBatch: async (payload: EachBatchPayload) => {
       const { batch, resolveOffset, heartbeat, isRunning, isStale } = payload;
       if (stopping.signal.aborted) return;
