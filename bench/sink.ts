@@ -47,6 +47,7 @@ const { values: args } = parseArgs({
     skip: { type: 'string', default: '' },
     profile: { type: 'boolean', default: false },
     'sink-config': { type: 'string', default: '{}' },
+    'sink-node-options': { type: 'string', default: '' },
     'profile-records': { type: 'string', default: '100000' },
     out: { type: 'string', default: path.join(root, 'bench-results.json') },
   },
@@ -58,6 +59,8 @@ const E2E_RATE = Number(args['e2e-rate']);
 const PROFILE_RECORDS = Number(args['profile-records']);
 // Diagnostics only: sections merged over the sink configuration, e.g. '{"batch":{"lingerMs":50}}'.
 const SINK_OVERRIDES = JSON.parse(args['sink-config']) as Record<string, Record<string, unknown>>;
+// Diagnostics only: V8/Node flags for the sink process alone, e.g. '--max-semi-space-size=8'.
+const SINK_NODE_OPTIONS = args['sink-node-options'];
 const skip = new Set(args.skip.split(',').map((s) => s.trim()).filter((s) => s !== ''));
 for (const [name, n] of [['--records', RECORDS], ['--avro-records', AVRO_RECORDS], ['--e2e-seconds', E2E_SECONDS], ['--e2e-rate', E2E_RATE]] as const) {
   if (!Number.isFinite(n) || n <= 0) {
@@ -331,6 +334,7 @@ async function startSink(opts: { broker: KafkaBroker; emulator: Emulator; topic:
   const logFd = fs.openSync(logFile, 'w');
   const flags = ['--disable-warning=TimeoutNegativeWarning', '--disable-warning=ExperimentalWarning'];
   if (opts.cpuProfDir !== undefined) flags.push('--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`);
+  if (SINK_NODE_OPTIONS !== '') flags.push(...SINK_NODE_OPTIONS.split(/\s+/));
   const startedAt = performance.now();
   const child = spawn(process.execPath, [...flags, path.join(root, 'sink/main.ts')], {
     env: { ...process.env, ROCKSET_SINK_CONFIG_JSON: JSON.stringify(config), ROCKSET_API_KEY: API_KEY, TERMINATION_MESSAGE_PATH: path.join(os.tmpdir(), `rso-bench-term-${process.pid}`) },
@@ -660,7 +664,7 @@ try {
     settings: {
       records: RECORDS, avroRecords: AVRO_RECORDS, recordBytes: RECORD_BYTES, avroRecordBytes: avroBytes, partitions: PARTITIONS,
       produce: { json: 'Kafka ProducerPerformance from 1,000 distinct 1 KiB JSON records, no keys (_id = topic-partition-offset)', avro: `kafkajs, batches of ${PRODUCE_BATCH}, ${PRODUCE_IN_FLIGHT} sends in flight, no compression, keyed; 1,000 distinct encoded values reused` },
-      sink: { ...SINK_DEFAULTS, logLevel: 'warn', overrides: SINK_OVERRIDES, note: Object.keys(SINK_OVERRIDES).length === 0 ? 'sink defaults (none overridden)' : 'sink defaults with the overrides given by --sink-config' },
+      sink: { ...SINK_DEFAULTS, logLevel: 'warn', overrides: SINK_OVERRIDES, nodeOptions: SINK_NODE_OPTIONS || null, note: Object.keys(SINK_OVERRIDES).length === 0 ? 'sink defaults (none overridden)' : 'sink defaults with the overrides given by --sink-config' },
       ceiling: ceiling?.['settings'] ?? null,
       emulator: { storeMode: 'ids', process: 'own (emulator/main.ts)', faults: 'none' },
       e2e: { rate: E2E_RATE, seconds: E2E_SECONDS, method: 'request log polled every 10 ms: produce time (Date.now before send) -> first poll that sees the request carrying the _id answered 200 and applied' },
