@@ -11,6 +11,11 @@ import type { SinkProcess } from '../sink/helpers.ts';
 
 const SEED = Number(process.env.CHAOS_SEED ?? 20261125);
 
+/** The sink handles SIGTERM only once it has started (joined its group); on a loaded machine that takes a while. */
+async function started(w: SinkProcess): Promise<void> {
+  await waitFor('the worker to start', () => w.lines.some((l) => l.includes('"sink started"')), { timeoutMs: 60_000 });
+}
+
 test('kill -9 a sink worker at random points, 10 times, restarting it each time', async (t) => {
   const k = await testKafka();
   const emu = await chaosEmulator({ faults: { latencyMs: 20 } });
@@ -54,12 +59,15 @@ test('3 workers in one group, workers added and removed mid-stream', async (t) =
   await sleep(5000);
   w.push(s.startSink(config)); // a fourth joins
   await sleep(4000);
+  // a clean leave needs a started worker: SIGTERM during start-up is another matter (see started())
+  await started(w[0]!);
   w[0]!.kill('SIGTERM'); // one leaves cleanly
   await sleep(4000);
   w.push(s.startSink(config)); // another joins
   await sleep(3000);
   w[1]!.kill('SIGKILL'); // one vanishes without leaving
   await sleep(4000);
+  await started(w[3]!);
   w[3]!.kill('SIGTERM');
   await s.conclude(emu, async () => {
     await producing;
