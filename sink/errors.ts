@@ -17,3 +17,17 @@ export class FatalSinkError extends Error {
 export class BatchAbandoned extends Error {
   override name = 'BatchAbandoned';
 }
+
+const MEMBERSHIP_ERRORS = new Set(['UNKNOWN_MEMBER_ID', 'ILLEGAL_GENERATION', 'REBALANCE_IN_PROGRESS', 'NOT_COORDINATOR_FOR_GROUP', 'FENCED_INSTANCE_ID']);
+
+/**
+ * The Kafka error type when this consumer's group membership is gone or changing (a
+ * rebalance, or the group expelled it), else undefined. kafkajs wraps some of these
+ * (a commit's UNKNOWN_MEMBER_ID arrives as a non-retriable error with the code on its cause).
+ */
+export function membershipLost(err: unknown): string | undefined {
+  for (let e = err as { type?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
+    if (typeof e.type === 'string' && MEMBERSHIP_ERRORS.has(e.type)) return e.type;
+  }
+  return undefined;
+}

@@ -10,7 +10,7 @@ import { backoffMs } from './backoff.ts';
 import { isRetriableDocError, type WriteOutcome } from './rockset/classify.ts';
 import { mapRecord, type MapOptions } from './map.ts';
 import type { Action, SinkRecord, WriteAction } from './record.ts';
-import { BatchAbandoned, FatalSinkError } from './errors.ts';
+import { BatchAbandoned, FatalSinkError, membershipLost } from './errors.ts';
 import type { Semaphore } from './semaphore.ts';
 import type { SinkMetrics } from './metrics.ts';
 
@@ -81,12 +81,24 @@ export class Pipeline {
   }
 
   /** Resolves when the batch is written and committed, or abandoned; throws FatalSinkError when the sink must stop. */
-  async processBatch(b: PartitionBatch): Promise<void> {
+  async processBatch(input: PartitionBatch): Promise<void> {
     const { config, metrics, log } = this.#d;
+    // A heartbeat refused because the group is rebalancing (a worker joined or left) or
+    // forgot this member: finish the request in flight, commit what Rockset
+    // acknowledged, leave the rest for whoever owns the partition next. Writing the
+    // whole fetched batch first would hold the rebalance up for every other worker.
+    let membership: string | undefined;
+    const b: PartitionBatch = { ...input, isActive: () => membership === undefined && input.isActive() };
     const labels = { topic: b.topic, partition: String(b.partition) };
     metrics.recordsConsumed.inc({ topic: b.topic }, b.records.length);
     const byOffset = new Map(b.records.map((r) => [r.offset, r]));
-    const heartbeats = setInterval(() => b.heartbeat().catch(() => {}), Math.max(500, config.kafka.heartbeatIntervalMs));
+    const heartbeats = setInterval(
+      () =>
+        input.heartbeat().catch((err: unknown) => {
+          membership ??= membershipLost(err);
+        }),
+      Math.max(500, config.kafka.heartbeatIntervalMs),
+    );
     try {
       await this.#prepare(b);
       const actions = b.records.map((r) => mapRecord(r, this.#d.mapOptions));
@@ -105,7 +117,7 @@ export class Pipeline {
       const writes = actions.filter((a): a is WriteAction => (a.kind === 'upsert' || a.kind === 'delete') && BigInt(a.offset) < BigInt(end));
       const requests = planRequests(writes, config.batch);
       for (let i = 0; i < requests.length; i++) {
-        if (!b.isActive()) throw new BatchAbandoned('partition revoked');
+        if (!b.isActive()) throw new BatchAbandoned(membership ? `the group is rebalancing (${membership})` : 'partition revoked');
         const req = requests[i]!;
         const rejected = await this.#writeUntilAcknowledged(req, b, byOffset);
         if (rejected.length) {
@@ -123,7 +135,7 @@ export class Pipeline {
       }
       if (requests.length === 0) {
         // nothing to write (skips, dead letters, filtered transaction markers): still move past them
-        if (!b.isActive()) throw new BatchAbandoned('partition revoked');
+        if (!b.isActive()) throw new BatchAbandoned(membership ? `the group is rebalancing (${membership})` : 'partition revoked');
         await b.commit(end);
         metrics.lag.set(labels, Math.max(0, Number(BigInt(b.highWatermark) - BigInt(end))));
       }
@@ -146,7 +158,7 @@ export class Pipeline {
     if (!prepare) return;
     for (let attempt = 1; ; attempt++) {
       if (stopping.aborted) throw new BatchAbandoned('the sink is stopping');
-      if (!b.isActive()) throw new BatchAbandoned('partition revoked');
+      if (!b.isActive()) throw new BatchAbandoned('partition revoked or the group is rebalancing');
       try {
         await prepare(b.records);
         return;
@@ -181,7 +193,7 @@ export class Pipeline {
     while (pending.length) {
       const req = pending[0]!;
       if (stopping.aborted) throw new BatchAbandoned('the sink is stopping');
-      if (!b.isActive()) throw new BatchAbandoned('partition revoked');
+      if (!b.isActive()) throw new BatchAbandoned('partition revoked or the group is rebalancing');
       if (req.bytes > ROCKSET_MAX_BYTES && req.actions.length === 1) {
         pending.shift();
         rejected.push({ record: record(req.actions[0]!), stage: 'write', errorClass: 'DocumentTooLarge', message: `the document is ${req.bytes} bytes; Rockset takes at most ${ROCKSET_MAX_BYTES} bytes per request` });

@@ -13,7 +13,7 @@ import { RocksetClient } from './rockset/client.ts';
 import { Pipeline } from './pipeline.ts';
 import { Semaphore } from './semaphore.ts';
 import { deadLetterWriter } from './dlq.ts';
-import { FatalSinkError } from './errors.ts';
+import { BatchAbandoned, FatalSinkError, membershipLost } from './errors.ts';
 import { registerCompressionCodecs } from './kafka/codecs.ts';
 import type { SinkRecord } from './record.ts';
 import { RegistryDecoder, canonicalKey, type KeyFormat } from './decode/registry.ts';
@@ -184,7 +184,16 @@ export async function startSink(loaded: LoadedConfig, log: Logger): Promise<Runn
           heartbeat,
           isActive: () => isRunning() && !isStale() && !stopping.signal.aborted,
           commit: async (nextOffset) => {
-            await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: nextOffset }]);
+            try {
+              await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: nextOffset }]);
+            } catch (err) {
+              // Expelled from the group (a long pause) or a rebalance under way: this member
+              // may no longer commit. The batch is left uncommitted (its writes are idempotent
+              // by _id), and kafkajs's next heartbeat or fetch sees the same error and rejoins.
+              const type = membershipLost(err);
+              if (type) throw new BatchAbandoned(`the commit was refused (${type}): rejoining the group`);
+              throw err;
+            }
             resolveOffset((BigInt(nextOffset) - 1n).toString());
           },
         });
