@@ -55,6 +55,7 @@ export class Controller {
   #workers: Promise<void>[] = [];
   #resync: ReturnType<typeof setInterval> | undefined;
   #started = false;
+  #pendingEvents: Promise<void> = Promise.resolve();
 
   constructor(o: ControllerOptions) {
     this.#o = o;
@@ -136,7 +137,7 @@ export class Controller {
     for (const i of [...this.#sinkInformers, ...this.#informers]) i.start();
     await Promise.all([...this.#sinkInformers, ...this.#informers].map((i) => i.waitForSync()));
     this.#o.log.info({ sinks: this.sinks().length, namespaces: this.#o.namespaces.length ? this.#o.namespaces : 'all' }, 'caches synced; reconciling');
-    const workers = this.#o.workers ?? 2;
+    const workers = this.#o.workers ?? 8;
     for (let i = 0; i < workers; i++) this.#workers.push(this.#work());
     this.#resync = setInterval(() => {
       for (const s of this.sinks()) this.#enqueue(s.metadata.namespace, s.metadata.name);
@@ -150,6 +151,7 @@ export class Controller {
     this.#queue.shutDown();
     await Promise.all([...this.#sinkInformers, ...this.#informers].map((i) => i.stop()));
     await Promise.all(this.#workers);
+    await this.#pendingEvents;
     await this.#lag.stop();
   }
 
@@ -191,11 +193,16 @@ export class Controller {
         });
         metrics.reconciles.inc({ result: result.outcome });
         if (result.sink) {
-          for (const e of result.events) {
+          const sink = result.sink;
+          // Recorded in order, but without holding the worker (record() never throws).
+          const events = result.events;
+          for (const e of events) {
             log.info({ sink: key, reason: e.reason, type: e.type }, e.message);
             metrics.apiWrites.inc({ kind: 'event' });
-            await this.#events.record(result.sink, e);
           }
+          if (events.length) this.#pendingEvents = this.#pendingEvents.then(async () => {
+            for (const e of events) await this.#events.record(sink, e);
+          });
         }
         if (result.outcome === 'done') this.#queue.forget(key);
         else this.#queue.addRateLimited(key);

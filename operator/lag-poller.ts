@@ -10,7 +10,7 @@ import { Kafka, logLevel, type Admin } from 'kafkajs';
 import { createHash } from 'node:crypto';
 import type { RocksetSink } from './api/rocksetsink.ts';
 import { validateSpec } from './api/validate.ts';
-import { describeError, readLag } from './lag.ts';
+import { describeError, LagUnavailable, readLag } from './lag.ts';
 import { renderConfig } from './render/config.ts';
 import type { ObservedLag } from './status.ts';
 import { validateConfig } from '../sink/config/validate.ts';
@@ -75,6 +75,8 @@ export class LagPoller {
   async pollOnce(): Promise<void> {
     const used = new Set<string>();
     const live = new Set<string>();
+    // A connection that failed this round fails for every sink on it: no reconnect per sink.
+    const failed = new Map<string, string>();
     for (const sink of this.#d.sinks()) {
       if (this.#stopped) return;
       const key = sinkKey(sink);
@@ -86,6 +88,8 @@ export class LagPoller {
         if (!target) continue;
         connection = target.connection;
         used.add(connection);
+        const earlier = failed.get(connection);
+        if (earlier !== undefined) throw new Error(earlier);
         const entry = this.#admin(target.connection, target.kafka);
         entry.connected ??= entry.admin.connect();
         await entry.connected;
@@ -94,7 +98,8 @@ export class LagPoller {
       } catch (err) {
         lag = { error: describeError(err) };
         // A failed connection is retried from scratch next round.
-        const entry = connection === undefined ? undefined : this.#admins.get(connection);
+        const entry = connection === undefined || failed.has(connection) ? undefined : this.#admins.get(connection);
+        if (connection !== undefined && !failed.has(connection) && !(err instanceof LagUnavailable && err.stage === 'unknownTopic')) failed.set(connection, lag.error.replace(/^consumer lag of group "[^"]*" unavailable/, 'consumer lag unavailable')); // no other sink's group name in this sink's status
         if (entry) {
           entry.connected = undefined;
           await entry.admin.disconnect().catch(() => undefined);

@@ -10,10 +10,10 @@ import http from 'node:http';
 import os from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { KubeConfig } from '@kubernetes/client-node';
 import type { LevelWithSilent } from 'pino';
 import { createLogger } from '../sink/log.ts';
 import { Controller } from './controller.ts';
+import { pooledKubeConfig } from './kube-config.ts';
 import { LeaderElector } from './leader.ts';
 import { createOperatorMetrics } from './metrics.ts';
 import { DEFAULT_SINK_IMAGE } from './reconcile.ts';
@@ -32,7 +32,7 @@ Reconciles RocksetSink resources into sink Deployments. Configuration (environme
   OPERATOR_LOG_LEVEL              trace | debug | info | warn | error (default info)
   OPERATOR_LAG_INTERVAL_SECONDS   consumer lag refresh (default 30)
   OPERATOR_RESYNC_SECONDS         re-check every sink even without events (default 600)
-  OPERATOR_WORKERS                sinks reconciled at once (default 4)
+  OPERATOR_WORKERS                sinks reconciled at once (default 8: a pass mostly waits on the API server)
 `;
 
 class UsageError extends Error {}
@@ -88,7 +88,7 @@ export function settingsFrom(argv: string[], env: NodeJS.ProcessEnv): OperatorSe
     logLevel: logLevel as LevelWithSilent,
     lagIntervalMs: envNumber(env, 'OPERATOR_LAG_INTERVAL_SECONDS', 30, 0.1) * 1000,
     resyncIntervalMs: envNumber(env, 'OPERATOR_RESYNC_SECONDS', 600, 1) * 1000,
-    workers: Math.trunc(envNumber(env, 'OPERATOR_WORKERS', 4, 1)),
+    workers: Math.trunc(envNumber(env, 'OPERATOR_WORKERS', 8, 1)),
   };
   if (!Number.isInteger(settings.httpPort) || settings.httpPort < 0 || settings.httpPort > 65535) throw new UsageError('--http-port / OPERATOR_HTTP_PORT: must be a port number (0-65535)');
   return settings;
@@ -116,9 +116,7 @@ async function main(): Promise<number> {
   }
   const s = settings;
   const log = createLogger(s.logLevel, undefined, 'rockset-sink-operator');
-  const kc = new KubeConfig();
-  if (s.kubeconfig) kc.loadFromFile(s.kubeconfig);
-  else kc.loadFromDefault();
+  const kc = pooledKubeConfig(s.kubeconfig);
 
   if (!s.leaseNamespace) s.leaseNamespace = podNamespace() ?? kc.getContextObject(kc.getCurrentContext())?.namespace ?? 'default';
 
