@@ -74,6 +74,8 @@ export interface StartControlPlaneOptions {
   /** Keep the servers' logs in this folder (not removed by stop()); default: in the temp dir. */
   logDir?: string;
   startTimeoutMs?: number;
+  /** Extra flags for a component, e.g. a higher --kube-api-qps for the controller manager in benchmarks. */
+  extraArgs?: Partial<Record<'kube-controller-manager' | 'kube-scheduler', string[]>>;
 }
 
 /** Builds the binaries on first use (visible progress on stderr); returns the bin folder. */
@@ -392,9 +394,11 @@ async function startOnce(opts: StartControlPlaneOptions, binDir: string): Promis
     const kcm = spawnProc(group, binDir, logDir, 'kube-controller-manager', [
       kubeconfigArg, '--leader-elect=false', '--bind-address=127.0.0.1', '--secure-port=0',
       `--service-account-private-key-file=${saKey}`, `--root-ca-file=${caPath}`, '--cluster-name=test',
+      ...(opts.extraArgs?.['kube-controller-manager'] ?? []),
     ]);
     const scheduler = spawnProc(group, binDir, logDir, 'kube-scheduler', [
       kubeconfigArg, '--leader-elect=false', '--bind-address=127.0.0.1', '--secure-port=0',
+      ...(opts.extraArgs?.['kube-scheduler'] ?? []),
     ]);
     const waits: Promise<void>[] = [];
     // the kcm's serviceaccount controller creates this once its informers run; Pods need it
