@@ -33,14 +33,20 @@ try {
 }
 
 const log = createLogger(loaded.config.logLevel);
+let running: Awaited<ReturnType<typeof startSink>> | undefined;
+// Installed before the start (which waits for the broker and the group join), so a
+// pod deleted while it starts stops cleanly: nothing is committed before Rockset
+// acknowledged it, so leaving mid-start loses nothing.
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.once(signal, () => {
+    log.info({ signal }, 'stopping');
+    if (running) void running.stop();
+    else process.exit(0);
+  });
+}
 try {
   const sink = await startSink(loaded, log);
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    process.once(signal, () => {
-      log.info({ signal }, 'stopping');
-      void sink.stop();
-    });
-  }
+  running = sink;
   process.exitCode = await sink.stopped;
   const failure = sink.failure();
   if (failure) writeTerminationMessage(`${failure.reason}: ${failure.message}`);
