@@ -10,7 +10,11 @@
 //                write request seen by the emulator -> all documents present
 //                (count polled every 20 ms); sink_mbps = Kafka value bytes / window
 //   ratio        sink_rps / ceiling_rps
-//   rss_peak_mb  the sink process's VmHWM (/proc/<pid>/status) after the JSON drain
+//   rss_peak_mb  the sink process's VmHWM (/proc/<pid>/status) after the JSON drain;
+//                the sink runs with the Node flags and environment the operator
+//                renders for the default memory limit (512Mi: --max-old-space-size=204
+//                --max-semi-space-size=8, MALLOC_ARENA_MAX=2); --sink-memory-limit none
+//                runs it bare
 //   avro_rps     the same drain with Confluent-framed Avro records (Schema Registry)
 //   e2e_p50/p99  records produced at a fixed rate with their produce time in the
 //                value (and kept here by key); a record is visible when the write
@@ -23,6 +27,7 @@
 //
 //   node bench/sink.ts [--records 300000] [--avro-records N] [--e2e-seconds 30] [--e2e-rate 5000]
 //                      [--skip ceiling,sink,avro,e2e] [--profile [--profile-records 100000]]
+//                      [--sink-memory-limit 512Mi|none]
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -35,6 +40,8 @@ import { startKafka, type KafkaBroker } from '../test/harness/kafka.ts';
 import { startRegistry, type SchemaRegistryServer } from '../test/harness/registry.ts';
 import { freePort, waitFor } from '../test/harness/ports.ts';
 import { EmulatorAdmin } from '../emulator/client.ts';
+import { DEFAULT_RESOURCES } from '../operator/api/rocksetsink.ts';
+import { nodeMemory, quantityValue } from '../operator/render/memory.ts';
 import { summarizeProfile, type ProfileEntry } from './profile.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -48,6 +55,8 @@ const { values: args } = parseArgs({
     profile: { type: 'boolean', default: false },
     'sink-config': { type: 'string', default: '{}' },
     'sink-node-options': { type: 'string', default: '' },
+    // The sink runs with the Node flags and environment the operator renders for this memory limit ('none': no limit).
+    'sink-memory-limit': { type: 'string', default: DEFAULT_RESOURCES.limits.memory },
     'profile-records': { type: 'string', default: '100000' },
     out: { type: 'string', default: path.join(root, 'bench-results.json') },
   },
@@ -61,6 +70,12 @@ const PROFILE_RECORDS = Number(args['profile-records']);
 const SINK_OVERRIDES = JSON.parse(args['sink-config']) as Record<string, Record<string, unknown>>;
 // Diagnostics only: V8/Node flags for the sink process alone, e.g. '--max-semi-space-size=8'.
 const SINK_NODE_OPTIONS = args['sink-node-options'];
+const SINK_MEMORY_LIMIT = args['sink-memory-limit'];
+const SINK_MEMORY = nodeMemory(SINK_MEMORY_LIMIT === 'none' ? undefined : quantityValue(SINK_MEMORY_LIMIT));
+if (SINK_MEMORY_LIMIT !== 'none' && quantityValue(SINK_MEMORY_LIMIT) === undefined) {
+  console.error(`bench: --sink-memory-limit ${SINK_MEMORY_LIMIT} is not a Kubernetes quantity (e.g. 512Mi), nor 'none'`);
+  process.exit(2);
+}
 const skip = new Set(args.skip.split(',').map((s) => s.trim()).filter((s) => s !== ''));
 for (const [name, n] of [['--records', RECORDS], ['--avro-records', AVRO_RECORDS], ['--e2e-seconds', E2E_SECONDS], ['--e2e-rate', E2E_RATE]] as const) {
   if (!Number.isFinite(n) || n <= 0) {
@@ -334,10 +349,11 @@ async function startSink(opts: { broker: KafkaBroker; emulator: Emulator; topic:
   const logFd = fs.openSync(logFile, 'w');
   const flags = ['--disable-warning=TimeoutNegativeWarning', '--disable-warning=ExperimentalWarning'];
   if (opts.cpuProfDir !== undefined) flags.push('--cpu-prof', `--cpu-prof-dir=${opts.cpuProfDir}`);
+  flags.push(...SINK_MEMORY.flags);
   if (SINK_NODE_OPTIONS !== '') flags.push(...SINK_NODE_OPTIONS.split(/\s+/));
   const startedAt = performance.now();
   const child = spawn(process.execPath, [...flags, path.join(root, 'sink/main.ts')], {
-    env: { ...process.env, ROCKSET_SINK_CONFIG_JSON: JSON.stringify(config), ROCKSET_API_KEY: API_KEY, TERMINATION_MESSAGE_PATH: path.join(os.tmpdir(), `rso-bench-term-${process.pid}`) },
+    env: { ...process.env, ...Object.fromEntries(SINK_MEMORY.env.map((e) => [e.name, e.value])), ROCKSET_SINK_CONFIG_JSON: JSON.stringify(config), ROCKSET_API_KEY: API_KEY, TERMINATION_MESSAGE_PATH: path.join(os.tmpdir(), `rso-bench-term-${process.pid}`) },
     stdio: ['ignore', logFd, logFd],
   });
   fs.closeSync(logFd);
@@ -664,7 +680,7 @@ try {
     settings: {
       records: RECORDS, avroRecords: AVRO_RECORDS, recordBytes: RECORD_BYTES, avroRecordBytes: avroBytes, partitions: PARTITIONS,
       produce: { json: 'Kafka ProducerPerformance from 1,000 distinct 1 KiB JSON records, no keys (_id = topic-partition-offset)', avro: `kafkajs, batches of ${PRODUCE_BATCH}, ${PRODUCE_IN_FLIGHT} sends in flight, no compression, keyed; 1,000 distinct encoded values reused` },
-      sink: { ...SINK_DEFAULTS, logLevel: 'warn', overrides: SINK_OVERRIDES, nodeOptions: SINK_NODE_OPTIONS || null, note: Object.keys(SINK_OVERRIDES).length === 0 ? 'sink defaults (none overridden)' : 'sink defaults with the overrides given by --sink-config' },
+      sink: { ...SINK_DEFAULTS, logLevel: 'warn', overrides: SINK_OVERRIDES, memoryLimit: SINK_MEMORY_LIMIT, asDeployed: SINK_MEMORY, nodeOptions: SINK_NODE_OPTIONS || null, note: Object.keys(SINK_OVERRIDES).length === 0 ? 'sink defaults (none overridden)' : 'sink defaults with the overrides given by --sink-config' },
       ceiling: ceiling?.['settings'] ?? null,
       emulator: { storeMode: 'ids', process: 'own (emulator/main.ts)', faults: 'none' },
       e2e: { rate: E2E_RATE, seconds: E2E_SECONDS, method: 'request log polled every 10 ms: produce time (Date.now before send) -> first poll that sees the request carrying the _id answered 200 and applied' },

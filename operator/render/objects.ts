@@ -4,6 +4,7 @@
 import type { SinkConfigInput } from '../../sink/config/schema.ts';
 import { RESTARTED_AT_ANNOTATION, type RocksetSink } from '../api/rocksetsink.ts';
 import { canonicalJson, dataChecksum } from './checksum.ts';
+import { nodeMemory, quantityValue } from './memory.ts';
 import { CONFIG_DIR, CONFIG_FILE, HTTP_PORT, renderConfig, secretMounts } from './config.ts';
 import {
   CONFIG_CHECKSUM_ANNOTATION,
@@ -77,16 +78,18 @@ export function renderDeployment(sink: RocksetSink, inputs: DeploymentInputs): D
   const restartedAt = sink.metadata.annotations?.[RESTARTED_AT_ANNOTATION];
   if (restartedAt !== undefined) annotations[RESTARTED_AT_ANNOTATION] = restartedAt;
 
-  const env: { name: string; value: string }[] = [];
+  const memoryLimit = spec.resources?.limits?.['memory'];
+  const memory = nodeMemory(memoryLimit === undefined ? undefined : quantityValue(memoryLimit));
+  const env: { name: string; value: string }[] = [...memory.env];
   const ca = mounts.find((m) => m.purpose === 'kafka-ca');
   if (ca) env.push({ name: 'NODE_EXTRA_CA_CERTS', value: ca.file });
 
   const container: Container = {
     name: 'sink',
     image: spec.image ?? inputs.image,
-    command: ['node', '--disable-warning=TimeoutNegativeWarning', 'sink/main.ts', '--config', `${CONFIG_DIR}/${CONFIG_FILE}`],
+    command: ['node', ...memory.flags, '--disable-warning=TimeoutNegativeWarning', 'sink/main.ts', '--config', `${CONFIG_DIR}/${CONFIG_FILE}`],
     workingDir: IMAGE_WORKDIR,
-    ...(env.length ? { env } : {}),
+    env,
     ports: [{ name: 'metrics', containerPort: HTTP_PORT, protocol: 'TCP' }],
     livenessProbe: { httpGet: { path: '/healthz', port: 'metrics' }, initialDelaySeconds: 10, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 6 },
     readinessProbe: { httpGet: { path: '/readyz', port: 'metrics' }, periodSeconds: 5, timeoutSeconds: 3, failureThreshold: 3 },

@@ -83,8 +83,9 @@ describe('renderDeployment', () => {
 
     const c = containerOf(r);
     assert.equal(c.image, DEFAULT_IMAGE);
-    assert.deepEqual(c.command, ['node', '--disable-warning=TimeoutNegativeWarning', 'sink/main.ts', '--config', '/etc/rockset-sink/config.json']);
-    assert.equal(c.env, undefined);
+    // The default resources (512Mi limit) size the heap: 40% of it.
+    assert.deepEqual(c.command, ['node', '--max-old-space-size=204', '--max-semi-space-size=8', '--disable-warning=TimeoutNegativeWarning', 'sink/main.ts', '--config', '/etc/rockset-sink/config.json']);
+    assert.deepEqual(c.env, [{ name: 'MALLOC_ARENA_MAX', value: '2' }]);
     assert.deepEqual(c.ports, [{ name: 'metrics', containerPort: 9090, protocol: 'TCP' }]);
     assert.deepEqual((c.livenessProbe as Json).httpGet, { path: '/healthz', port: 'metrics' });
     assert.deepEqual((c.readinessProbe as Json).httpGet, { path: '/readyz', port: 'metrics' });
@@ -97,7 +98,7 @@ describe('renderDeployment', () => {
       capabilities: { drop: ['ALL'] },
       seccompProfile: { type: 'RuntimeDefault' },
     });
-    assert.equal(c.resources, undefined);
+    assert.deepEqual(c.resources, { requests: { cpu: '100m', memory: '256Mi' }, limits: { memory: '512Mi' } });
     assert.deepEqual(c.volumeMounts, [
       { name: 'config', mountPath: '/etc/rockset-sink', readOnly: true },
       { name: 'secret-api-key', mountPath: '/var/run/secrets/rockset-sink/api-key', readOnly: true },
@@ -121,7 +122,10 @@ describe('renderDeployment', () => {
     assert.equal(d.spec.replicas, 3);
     const c = containerOf(r);
     assert.equal(c.image, 'registry.example.com/rockset-sink:dev');
-    assert.deepEqual(c.env, [{ name: 'NODE_EXTRA_CA_CERTS', value: '/var/run/secrets/rockset-sink/kafka-ca/ca.crt' }]);
+    assert.deepEqual(c.env, [
+      { name: 'MALLOC_ARENA_MAX', value: '2' },
+      { name: 'NODE_EXTRA_CA_CERTS', value: '/var/run/secrets/rockset-sink/kafka-ca/ca.crt' },
+    ]);
     assert.deepEqual(c.resources, { requests: { cpu: '250m', memory: '256Mi' }, limits: { memory: '512Mi' } });
     const v = volumes(r);
     const secretVolumes = [...v.values()].filter((x) => x.secret).map((x) => [x.name, (x.secret as Json).secretName, (x.secret as Json).items]);

@@ -1,0 +1,45 @@
+// The worker's Node memory settings follow its container's memory limit.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { nodeMemory, quantityValue } from '../../operator/render/memory.ts';
+import { renderSink } from '../../operator/render/objects.ts';
+import { DEFAULT_IMAGE, minimalSpec, sinkOf } from './fixtures.ts';
+
+describe('quantityValue', () => {
+  for (const [q, bytes] of [
+    ['512Mi', 512 * 2 ** 20],
+    ['1Gi', 2 ** 30],
+    ['1.5Gi', 1.5 * 2 ** 30],
+    ['500M', 500e6],
+    ['128974848', 128974848],
+    [128974848, 128974848],
+    ['129e6', 129e6],
+    ['2k', 2000],
+    ['100m', 0.1],
+  ] as const) {
+    test(`${q} -> ${bytes}`, () => assert.equal(quantityValue(q), bytes));
+  }
+  test('not a quantity', () => {
+    for (const q of ['lots', '', '12 Mi', 'Mi', '1.2.3']) assert.equal(quantityValue(q), undefined, q);
+  });
+});
+
+describe('nodeMemory', () => {
+  test('no limit: the heap is not capped, the arenas are', () => {
+    assert.deepEqual(nodeMemory(undefined), { flags: [], env: [{ name: 'MALLOC_ARENA_MAX', value: '2' }] });
+  });
+  test('the heap takes 40% of the limit, at least 96 MiB; small limits get small semi-spaces', () => {
+    assert.deepEqual(nodeMemory(512 * 2 ** 20).flags, ['--max-old-space-size=204', '--max-semi-space-size=8']);
+    assert.deepEqual(nodeMemory(128 * 2 ** 20).flags, ['--max-old-space-size=96', '--max-semi-space-size=8']);
+    assert.deepEqual(nodeMemory(4 * 2 ** 30).flags, ['--max-old-space-size=1638']);
+  });
+  test('the rendered worker runs node with the flags of its own limit', () => {
+    const sink = sinkOf({ ...minimalSpec(), resources: { limits: { memory: '1Gi', cpu: '1' } } });
+    const c = renderSink(sink, { image: DEFAULT_IMAGE, secretsHash: 'x' }).deployment.spec.template.spec.containers[0]!;
+    assert.deepEqual(c.command.slice(0, 3), ['node', '--max-old-space-size=409', '--disable-warning=TimeoutNegativeWarning']);
+    // resources given without a memory limit: nothing to size the heap from
+    const free = sinkOf({ ...minimalSpec(), resources: { requests: { memory: '256Mi' } } });
+    const c2 = renderSink(free, { image: DEFAULT_IMAGE, secretsHash: 'x' }).deployment.spec.template.spec.containers[0]!;
+    assert.equal(c2.command[1], '--disable-warning=TimeoutNegativeWarning');
+  });
+});
