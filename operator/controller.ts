@@ -14,7 +14,8 @@ import type { Logger } from 'pino';
 import { GROUP, KIND, PLURAL, VERSION, type RocksetSink } from './api/rocksetsink.ts';
 import { EventRecorder } from './events.ts';
 import { Informer, type EventType, type Meta } from './informer.ts';
-import { createKube, type Kube } from './kube.ts';
+import { cachedKube } from './cached-kube.ts';
+import { createKube, type ExistingObject, type Kube, type PodInfo } from './kube.ts';
 import { LagPoller } from './lag-poller.ts';
 import type { OperatorMetrics } from './metrics.ts';
 import { WorkQueue } from './queue.ts';
@@ -39,6 +40,21 @@ export interface ControllerOptions {
 
 const MANAGED = `app.kubernetes.io/managed-by=${MANAGED_BY}`;
 
+interface RawSecret {
+  metadata: Meta['metadata'];
+  data?: Record<string, string>;
+}
+
+/** What the operator keeps of a Secret. */
+export interface SecretMeta extends Meta {
+  keys: string[];
+}
+
+export function secretMeta(s: RawSecret): SecretMeta {
+  const { name, namespace, resourceVersion, uid } = s.metadata;
+  return { metadata: { name, ...(namespace ? { namespace } : {}), ...(resourceVersion ? { resourceVersion } : {}), ...(uid ? { uid } : {}) }, keys: Object.keys(s.data ?? {}).sort() };
+}
+
 function collection(group: string, version: string, plural: string, namespace: string | undefined): string {
   const base = group === '' ? `/api/${version}` : `/apis/${group}/${version}`;
   return namespace ? `${base}/namespaces/${namespace}/${plural}` : `${base}/${plural}`;
@@ -51,6 +67,11 @@ export class Controller {
   readonly #queue = new WorkQueue({ baseDelayMs: 1000, maxDelayMs: 300_000 });
   readonly #sinkInformers: Informer<RocksetSink & Meta>[] = [];
   readonly #informers: Informer<Meta>[] = [];
+  // By kind, for the reconciler's cached reads (one informer per watched scope).
+  readonly #deployments: Informer<Meta>[] = [];
+  readonly #configMaps: Informer<Meta>[] = [];
+  readonly #pods: Informer<Meta>[] = [];
+  readonly #secrets: Informer<SecretMeta>[] = [];
   readonly #lag: LagPoller;
   #workers: Promise<void>[] = [];
   #resync: ReturnType<typeof setInterval> | undefined;
@@ -59,7 +80,24 @@ export class Controller {
 
   constructor(o: ControllerOptions) {
     this.#o = o;
-    this.kube = createKube(o.kc, { onWrite: (kind) => o.metrics.apiWrites.inc({ kind }) });
+    const live = createKube(o.kc, { onWrite: (kind) => o.metrics.apiWrites.inc({ kind }), onRead: (kind) => o.metrics.apiReads.inc({ kind }) });
+    const find = <T extends Meta>(informers: { get(ns: string, name: string): T | undefined }[], ns: string, name: string): T | undefined => {
+      for (const i of informers) {
+        const hit = i.get(ns, name);
+        if (hit) return hit;
+      }
+      return undefined;
+    };
+    this.kube = cachedKube(live, {
+      sink: (ns, name) => find(this.#sinkInformers, ns, name),
+      secret: (ns, name) => {
+        const s = find(this.#secrets, ns, name);
+        return s ? { resourceVersion: s.metadata.resourceVersion ?? '', keys: s.keys } : undefined;
+      },
+      configMap: (ns, name) => find(this.#configMaps, ns, name) as ExistingObject | undefined,
+      deployment: (ns, name) => find(this.#deployments, ns, name) as ExistingObject | undefined,
+      pods: (ns) => this.#pods.flatMap((i) => i.list()).filter((p) => p.metadata.namespace === ns) as unknown as (PodInfo & Meta)[],
+    });
     this.#events = new EventRecorder(o.kc, { component: 'rockset-sink-operator', instance: o.identity, log: o.log });
     const scopes: (string | undefined)[] = o.namespaces.length ? o.namespaces : [undefined];
     const relistIntervalMs = o.relistIntervalMs ?? 300_000;
@@ -90,29 +128,34 @@ export class Controller {
             if (owner && obj.metadata.namespace) this.#enqueue(obj.metadata.namespace, owner.name);
           },
         });
-      this.#informers.push(owned('deployments', 'apps', 'v1'), owned('configmaps', '', 'v1'));
-      this.#informers.push(
-        new Informer<Meta>(o.kc, {
-          name: `sink pods in ${where}`,
-          path: collection('', 'v1', 'pods', ns),
-          labelSelector: `${MANAGED},app.kubernetes.io/component=sink`,
-          relistIntervalMs,
-          log,
-          onEvent: (_type, pod) => {
-            const instance = pod.metadata.labels?.['app.kubernetes.io/instance'];
-            if (instance && pod.metadata.namespace) this.#enqueue(pod.metadata.namespace, instance);
-          },
-        }),
-        new Informer<Meta>(o.kc, {
-          name: `secrets in ${where}`,
-          path: collection('', 'v1', 'secrets', ns),
-          relistIntervalMs,
-          log,
-          // Only names and versions are kept: the values never enter the cache.
-          transform: (s) => ({ metadata: s.metadata }),
-          onEvent: (type, secret) => this.#secretChanged(type, secret),
-        }),
-      );
+      const deployments = owned('deployments', 'apps', 'v1');
+      const configMaps = owned('configmaps', '', 'v1');
+      this.#deployments.push(deployments);
+      this.#configMaps.push(configMaps);
+      const pods = new Informer<Meta>(o.kc, {
+        name: `sink pods in ${where}`,
+        path: collection('', 'v1', 'pods', ns),
+        labelSelector: `${MANAGED},app.kubernetes.io/component=sink`,
+        relistIntervalMs,
+        log,
+        onEvent: (_type, pod) => {
+          const instance = pod.metadata.labels?.['app.kubernetes.io/instance'];
+          if (instance && pod.metadata.namespace) this.#enqueue(pod.metadata.namespace, instance);
+        },
+      });
+      const secrets = new Informer<SecretMeta>(o.kc, {
+        name: `secrets in ${where}`,
+        path: collection('', 'v1', 'secrets', ns),
+        relistIntervalMs,
+        log,
+        // Name, version and key names only: the values (also those in annotations such
+        // as kubectl's last-applied-configuration) never enter the cache.
+        transform: (s) => secretMeta(s as unknown as RawSecret),
+        onEvent: (type, secret) => this.#secretChanged(type, secret),
+      });
+      this.#pods.push(pods);
+      this.#secrets.push(secrets);
+      this.#informers.push(deployments, configMaps, pods, secrets as unknown as Informer<Meta>);
     }
     this.#lag = new LagPoller({
       sinks: () => this.sinks(),

@@ -139,10 +139,14 @@ export class Informer<T extends Meta> {
 
   async #relist(): Promise<void> {
     this.#abort = new AbortController();
-    const list = await apiRequest<{ metadata: { resourceVersion: string }; items: T[] }>(this.#kc, 'GET', this.#opts.path, { query: { labelSelector: this.#opts.labelSelector }, signal: this.#abort.signal });
+    const list = await apiRequest<{ apiVersion?: string; kind?: string; metadata: { resourceVersion: string }; items: T[] }>(this.#kc, 'GET', this.#opts.path, { query: { labelSelector: this.#opts.labelSelector }, signal: this.#abort.signal });
     const fresh = new Map<string, T>();
+    // A list's items come without apiVersion and kind (a watch's objects carry them):
+    // cached objects look the same whichever way they arrived.
+    const typeMeta = { apiVersion: list.apiVersion, kind: list.kind?.replace(/List$/, '') };
     for (const raw of list.items) {
-      const obj = this.#opts.transform ? this.#opts.transform(raw) : raw;
+      const typed = { ...typeMeta, ...raw } as T;
+      const obj = this.#opts.transform ? this.#opts.transform(typed) : typed;
       fresh.set(key(obj), obj);
     }
     const old = new Map(this.#cache);

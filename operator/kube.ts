@@ -47,13 +47,15 @@ export interface Kube {
   listPods(namespace: string, labelSelector: string): Promise<PodInfo[]>;
   /** Server-side apply, field manager rockset-sink-operator, force. Returns the object as stored. */
   applyOwned(obj: KubernetesObject & { metadata: { name: string; namespace: string } }): Promise<ExistingObject>;
-  patchSinkStatus(namespace: string, name: string, status: RocksetSinkStatus): Promise<void>;
+  /** Returns the sink as stored after the patch. */
+  patchSinkStatus(namespace: string, name: string, status: RocksetSinkStatus): Promise<RocksetSink>;
   /** One Secret key's value, for the lag reader's Kafka admin only (never logged, never stored elsewhere). */
   readSecretValue(namespace: string, name: string, key: string): Promise<string | undefined>;
 }
 
 export interface KubeOptions {
   onWrite?(kind: 'apply' | 'status'): void;
+  onRead?(kind: 'sink' | 'secret' | 'configmap' | 'deployment' | 'pods'): void;
 }
 
 function isNotFound(err: unknown): boolean {
@@ -92,11 +94,13 @@ export function createKube(kc: KubeConfig, opts: KubeOptions = {}): Kube {
     },
 
     async getSink(namespace, name) {
+      opts.onRead?.('sink');
       const obj = await orUndefined(custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: PLURAL, name }));
       return obj === undefined ? undefined : plain<RocksetSink>(obj);
     },
 
     async getSecret(namespace, name) {
+      opts.onRead?.('secret');
       const s = await orUndefined(objects.read({ apiVersion: 'v1', kind: 'Secret', metadata: { namespace, name } }));
       if (!s) return undefined;
       const data = (s as { data?: Record<string, unknown>; stringData?: Record<string, unknown> }).data ?? {};
@@ -105,22 +109,26 @@ export function createKube(kc: KubeConfig, opts: KubeOptions = {}): Kube {
     },
 
     async readSecretValue(namespace, name, key) {
+      opts.onRead?.('secret');
       const s = await orUndefined(objects.read({ apiVersion: 'v1', kind: 'Secret', metadata: { namespace, name } }));
       const value = (s as { data?: Record<string, string> } | undefined)?.data?.[key];
       return value === undefined ? undefined : Buffer.from(value, 'base64').toString('utf8');
     },
 
     async getConfigMap(namespace, name) {
+      opts.onRead?.('configmap');
       const o = await orUndefined(objects.read({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { namespace, name } }));
       return o === undefined ? undefined : plain<ExistingObject>(o);
     },
 
     async getDeployment(namespace, name) {
+      opts.onRead?.('deployment');
       const o = await orUndefined(objects.read({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { namespace, name } }));
       return o === undefined ? undefined : plain<ExistingObject>(o);
     },
 
     async listPods(namespace, labelSelector) {
+      opts.onRead?.('pods');
       const list = await objects.list('v1', 'Pod', namespace, undefined, undefined, undefined, undefined, labelSelector);
       return plain<PodInfo[]>(list.items);
     },
@@ -137,10 +145,11 @@ export function createKube(kc: KubeConfig, opts: KubeOptions = {}): Kube {
       writes++;
       opts.onWrite?.('status');
       // Merge patch on the status subresource; conditions are always written whole.
-      await custom.patchNamespacedCustomObjectStatus(
+      const out = await custom.patchNamespacedCustomObjectStatus(
         { group: GROUP, version: VERSION, namespace, plural: PLURAL, name, body: { status }, fieldManager: FIELD_MANAGER },
         setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
       );
+      return plain<RocksetSink>(out);
     },
   };
 }

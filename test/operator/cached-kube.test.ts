@@ -1,0 +1,37 @@
+// Pure parts of the cached reads: the pod selector match, and what is kept of a Secret.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { selectorMatcher } from '../../operator/cached-kube.ts';
+import { secretMeta } from '../../operator/controller.ts';
+
+describe('selectorMatcher', () => {
+  const m = selectorMatcher('app.kubernetes.io/name=rockset-sink,app.kubernetes.io/instance=orders');
+  test('every pair must match', () => {
+    assert.equal(m({ 'app.kubernetes.io/name': 'rockset-sink', 'app.kubernetes.io/instance': 'orders', extra: 'x' }), true);
+    assert.equal(m({ 'app.kubernetes.io/name': 'rockset-sink', 'app.kubernetes.io/instance': 'orders-2' }), false);
+    assert.equal(m({ 'app.kubernetes.io/instance': 'orders' }), false);
+    assert.equal(m(undefined), false);
+  });
+  test('set-based selectors are refused, not misread', () => {
+    assert.throws(() => selectorMatcher('tier in (a,b)'), /unsupported label selector/);
+  });
+});
+
+describe('secretMeta', () => {
+  test('keeps the name, version and key names; no value, annotation or label survives', () => {
+    const raw = {
+      metadata: {
+        name: 'rockset',
+        namespace: 'data',
+        resourceVersion: '42',
+        uid: 'u-1',
+        labels: { team: 'data' },
+        annotations: { 'kubectl.kubernetes.io/last-applied-configuration': '{"data":{"api-key":"c2VjcmV0"}}' },
+      },
+      data: { 'api-key': 'c2VjcmV0', other: 'eA==' },
+    };
+    const kept = secretMeta(raw);
+    assert.deepEqual(kept, { metadata: { name: 'rockset', namespace: 'data', resourceVersion: '42', uid: 'u-1' }, keys: ['api-key', 'other'] });
+    assert.ok(!JSON.stringify(kept).includes('c2VjcmV0'));
+  });
+});
