@@ -134,16 +134,49 @@ export class LagPoller {
     const config = validateConfig(renderConfig({ ...sink, spec: checked.spec }));
     const { kafka } = config;
     const spec = checked.spec.kafka;
-    let password: string | undefined;
-    if (spec.sasl) {
-      password = await this.#d.readSecretValue(sink.metadata.namespace, spec.sasl.passwordSecretRef.name, spec.sasl.passwordSecretRef.key);
-      if (password === undefined) throw new Error(`Secret ${spec.sasl.passwordSecretRef.name} (kafka.sasl.passwordSecretRef) not found`);
-    }
-    const conf: ConstructorParameters<typeof Kafka>[0] = { clientId: 'rockset-sink-operator-lag', brokers: kafka.brokers, ssl: kafka.ssl || spec.tls !== undefined, retry: { retries: 1 }, connectionTimeout: 3000 };
-    if (spec.sasl && password !== undefined) conf.sasl = { mechanism: spec.sasl.mechanism, username: spec.sasl.username, password } as never;
-    // The connection identity never holds the password itself, only a digest of it.
-    const connection = JSON.stringify([kafka.brokers, conf.ssl, spec.sasl?.mechanism, spec.sasl?.username, password === undefined ? '' : createHash('sha256').update(password).digest('hex')]);
+    const read = async (ref: { name: string; key: string }, field: string): Promise<string> => {
+      const value = await this.#d.readSecretValue(sink.metadata.namespace, ref.name, ref.key);
+      if (value === undefined) throw new Error(`Secret ${ref.name} key ${ref.key} (${field}) not found`);
+      return value;
+    };
+    const secrets: LagSecrets = {};
+    if (spec.sasl) secrets.password = await read(spec.sasl.passwordSecretRef, 'kafka.sasl.passwordSecretRef');
+    if (spec.tls?.caSecretRef) secrets.ca = await read(spec.tls.caSecretRef, 'kafka.tls.caSecretRef');
+    const { connection, client } = lagClientConfig(spec, kafka.brokers, kafka.ssl, secrets);
     const topics = kafka.topicPattern !== undefined ? new RegExp(kafka.topicPattern) : (kafka.topics ?? []);
-    return { connection, kafka: conf, groupId: kafka.groupId, topics };
+    return { connection, kafka: client, groupId: kafka.groupId, topics };
   }
+}
+
+/** Secret values the lag reader connects with (never logged, never in the connection key). */
+export interface LagSecrets {
+  password?: string;
+  /** PEM of the Kafka CA (kafka.tls.caSecretRef): the workers trust it, so must the lag reader. */
+  ca?: string;
+}
+
+const digest = (value: string | undefined): string => (value === undefined ? '' : createHash('sha256').update(value).digest('hex'));
+
+/**
+ * The kafkajs client configuration of the lag reader for one sink, and the identity of
+ * the connection it opens (sinks with the same identity share one admin client). The
+ * identity holds digests of the secrets, never the secrets.
+ */
+export function lagClientConfig(
+  spec: { sasl?: { mechanism: string; username: string } | undefined; tls?: unknown },
+  brokers: string[],
+  ssl: boolean,
+  secrets: LagSecrets,
+): { connection: string; client: ConstructorParameters<typeof Kafka>[0] } {
+  const useTls = ssl || spec.tls !== undefined;
+  const client: ConstructorParameters<typeof Kafka>[0] = {
+    clientId: 'rockset-sink-operator-lag',
+    brokers,
+    ssl: useTls && secrets.ca !== undefined ? { ca: [secrets.ca] } : useTls,
+    retry: { retries: 1 },
+    connectionTimeout: 3000,
+  };
+  if (spec.sasl && secrets.password !== undefined) client.sasl = { mechanism: spec.sasl.mechanism, username: spec.sasl.username, password: secrets.password } as never;
+  const connection = JSON.stringify([brokers, useTls, digest(secrets.ca), spec.sasl?.mechanism, spec.sasl?.username, digest(secrets.password)]);
+  return { connection, client };
 }

@@ -7,6 +7,7 @@ import { computeLag, LagUnavailable, matchTopics, readLag, type CommittedOffset,
 import { testKafka, type TestKafka } from '../harness/test-kafka.ts';
 import { freePort } from '../harness/ports.ts';
 import { produce } from '../sink/helpers.ts';
+import { lagClientConfig } from '../../operator/lag-poller.ts';
 
 const w = (topic: string, partition: number, high: string, low?: string): Watermark => (low === undefined ? { topic, partition, high } : { topic, partition, high, low });
 const c = (topic: string, partition: number, offset: string): CommittedOffset => ({ topic, partition, offset });
@@ -229,5 +230,27 @@ describe('readLag with a stub admin', () => {
     assert.ok(err instanceof LagUnavailable);
     assert.equal(err.stage, 'aborted');
     assert.match(err.message, /shutting down/);
+  });
+});
+
+describe('lagClientConfig', () => {
+  const PEM = '-----BEGIN CERTIFICATE-----\nMIIBfake\n-----END CERTIFICATE-----\n';
+  const sasl = { mechanism: 'scram-sha-512', username: 'sink' };
+  test('a sink that trusts a private CA: the lag reader trusts it too', () => {
+    const { client } = lagClientConfig({ tls: { caSecretRef: { name: 'kafka-ca', key: 'ca.crt' } } }, ['k:9093'], true, { ca: PEM });
+    assert.deepEqual(client.ssl, { ca: [PEM] });
+  });
+  test('TLS without a CA uses the system trust; plaintext stays plaintext', () => {
+    assert.equal(lagClientConfig({}, ['k:9093'], true, {}).client.ssl, true);
+    assert.equal(lagClientConfig({}, ['k:9092'], false, {}).client.ssl, false);
+  });
+  test('SASL credentials go to the client; the connection identity holds digests, never a secret', () => {
+    const a = lagClientConfig({ sasl, tls: {} }, ['k:9093'], true, { password: 'hunter2-secret', ca: PEM });
+    assert.deepEqual(a.client.sasl, { ...sasl, password: 'hunter2-secret' });
+    assert.ok(!a.connection.includes('hunter2-secret') && !a.connection.includes('MIIBfake'), a.connection);
+    // Another password or CA is another connection (a rotated Secret reconnects).
+    assert.notEqual(lagClientConfig({ sasl, tls: {} }, ['k:9093'], true, { password: 'other', ca: PEM }).connection, a.connection);
+    assert.notEqual(lagClientConfig({ sasl, tls: {} }, ['k:9093'], true, { password: 'hunter2-secret', ca: `${PEM}\n` }).connection, a.connection);
+    assert.equal(lagClientConfig({ sasl, tls: {} }, ['k:9093'], true, { password: 'hunter2-secret', ca: PEM }).connection, a.connection);
   });
 });
