@@ -2,7 +2,7 @@
 // Pipeline -> Rockset, dead letters to Kafka, metrics and probes over HTTP, and
 // an orderly stop. I/O lives here and in the modules it injects; the decisions
 // live in the pure modules.
-import { Kafka, Partitioners, type Consumer, type Producer, type EachBatchPayload, type KafkaConfig } from 'kafkajs';
+import { Kafka, Partitioners, type Consumer, type ConsumerRunConfig, type Producer, type EachBatchPayload, type KafkaConfig } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { LoadedConfig } from './config/load.ts';
 import type { SinkConfig } from './config/schema.ts';
@@ -119,6 +119,7 @@ export async function startSink(loaded: LoadedConfig, log: Logger): Promise<Runn
   const stopped = new Promise<number>((resolve) => (resolveStopped = resolve));
   let stopRequested: Promise<number> | undefined;
 
+  let topicWatch: Awaited<ReturnType<typeof watchTopics>> | undefined;
   const stop = (code = 0): Promise<number> => {
     stopRequested ??= (async () => {
       stopping.abort();
@@ -127,6 +128,7 @@ export async function startSink(loaded: LoadedConfig, log: Logger): Promise<Runn
         resolveStopped(code);
       }, config.shutdownTimeoutMs);
       force.unref();
+      await topicWatch?.close();
       try {
         await consumer.disconnect(); // waits for the running eachBatch calls
       } catch (err) {
@@ -152,9 +154,11 @@ export async function startSink(loaded: LoadedConfig, log: Logger): Promise<Runn
   }
 
   await consumer.connect();
-  const topics = config.kafka.topics ?? [new RegExp(config.kafka.topicPattern!)];
+  const pattern = config.kafka.topicPattern === undefined ? undefined : new RegExp(config.kafka.topicPattern);
+  topicWatch = pattern ? await watchTopics(kafka, pattern, log) : undefined;
+  const topics = config.kafka.topics ?? [pattern!];
   await consumer.subscribe({ topics, fromBeginning: config.kafka.fromBeginning });
-  await consumer.run({
+  const runConfig: ConsumerRunConfig = {
     autoCommit: false,
     eachBatchAutoResolve: false,
     // kafkajs fetches again only once every partition of the last fetch is done, so
@@ -205,7 +209,26 @@ export async function startSink(loaded: LoadedConfig, log: Logger): Promise<Runn
         throw err; // kafkajs retries the batch (it was not committed) and restarts the consumer if needed
       }
     },
-  });
+  };
+  await consumer.run(runConfig);
+  if (topicWatch && pattern) {
+    // kafkajs resolves a RegExp subscription once; Kafka's own consumers re-match it on
+    // every metadata refresh. Without this, records of a topic created after the start
+    // would never be read.
+    topicWatch.every(config.kafka.topicRefreshIntervalMs, async (added) => {
+      if (stopping.signal.aborted) return;
+      log.info({ topics: added, topicPattern: config.kafka.topicPattern }, 'new topics match kafka.topicPattern: rejoining the group with them');
+      try {
+        await consumer.stop(); // waits for the batches in progress; commits only what Rockset acknowledged
+        if (stopping.signal.aborted) return;
+        await consumer.subscribe({ topics: [pattern], fromBeginning: config.kafka.fromBeginning });
+        await consumer.run(runConfig);
+      } catch (err) {
+        // A consumer left stopped would look healthy and read nothing: exit, and be restarted.
+        fail(new Error(`rejoining the group with the new topics failed: ${(err as Error).message}`));
+      }
+    }, (err) => log.warn({ error: (err as Error).message }, 'could not look for new topics matching kafka.topicPattern; trying again later'));
+  }
   log.info({ httpPort: http.port, topics: config.kafka.topics ?? config.kafka.topicPattern, groupId: config.kafka.groupId, rockset: config.rockset.apiServer, workspace: config.rockset.workspace }, 'sink started');
   return {
     httpPort: http.port,
@@ -243,6 +266,38 @@ function decoding(config: SinkConfig, secrets: LoadedConfig['secrets']): { mapOp
   if (!registry || (value === 'json' && (key === 'string' || key === 'json'))) return { mapOptions };
   const prepare = (records: SinkRecord[]) => registry.prepare(records.flatMap((r) => [value === 'json' ? null : r.value, key === 'string' || key === 'json' ? null : r.key]));
   return { mapOptions, prepare };
+}
+
+/** The topics that match a pattern now, and a periodic check for new ones. */
+async function watchTopics(kafka: Kafka, pattern: RegExp, log: Logger) {
+  const admin = kafka.admin();
+  await admin.connect();
+  const matching = async () => new Set((await admin.listTopics()).filter((t) => pattern.test(t)));
+  let known = await matching();
+  log.info({ topics: [...known].sort() }, 'topics matching kafka.topicPattern');
+  let timer: ReturnType<typeof setInterval> | undefined;
+  let running: Promise<void> = Promise.resolve();
+  return {
+    every(ms: number, onNew: (added: string[]) => Promise<void>, onError: (err: unknown) => void): void {
+      timer = setInterval(() => {
+        running = running.then(async () => {
+          try {
+            const now = await matching();
+            const added = [...now].filter((t) => !known.has(t)).sort();
+            known = now;
+            if (added.length) await onNew(added);
+          } catch (err) {
+            onError(err);
+          }
+        });
+      }, ms);
+    },
+    async close(): Promise<void> {
+      clearInterval(timer);
+      await running;
+      await admin.disconnect().catch(() => undefined);
+    },
+  };
 }
 
 async function ensureTopic(kafka: Kafka, topic: string, log: Logger): Promise<void> {

@@ -26,7 +26,7 @@ function linesOf(name: string): string[] {
 const F = 'test/cli/fixtures/bad';
 const EXPECTED: Record<string, string[]> = {
   'unknown-field.yaml': [
-    `${F}/unknown-field.yaml: RocksetSink data/unknown-field: spec.kafka.autoCommit: unknown field. Remove it or use one of: brokers, clientId, groupId, topics, topicPattern, fromBeginning, ssl, sessionTimeoutMs, heartbeatIntervalMs, fetchMaxBytesPerPartition, fetchMinBytes, sasl, tls`,
+    `${F}/unknown-field.yaml: RocksetSink data/unknown-field: spec.kafka.autoCommit: unknown field. Remove it or use one of: brokers, clientId, groupId, topics, topicPattern, topicRefreshIntervalMs, fromBeginning, ssl, sessionTimeoutMs, heartbeatIntervalMs, fetchMaxBytesPerPartition, fetchMinBytes, sasl, tls`,
     `${F}/unknown-field.yaml: RocksetSink data/unknown-field: spec.rockset.apiKey: secrets do not belong in a RocksetSink. Put the value in a Secret and reference it with apiKeySecretRef (name, key)`,
   ],
   'wrong-type.yaml': [

@@ -225,3 +225,28 @@ test('format.key json: a JSON key becomes a canonical _id, without a schema regi
   assert.deepEqual(docs.map((d) => [d._id, d.v]), [['{"id":9007199254740993,"tenant":"t1"}', 2]], 'the same key in another field order names the same document');
   assert.ok(sink.lines.some((l) => l.includes('dead-letter') && l.includes('key: the value is not valid JSON')), sink.lines.slice(-5).join('\n'));
 });
+
+test('topicPattern: a topic created while the sink runs is found, rejoined with and written', async (t) => {
+  const k = await testKafka();
+  const emu = await withEmulator();
+  t.after(() => emu.close());
+  const family = `pat-${Math.random().toString(36).slice(2, 8)}`;
+  const first = await k.createTopic(`${family}-a`);
+  await produce(k, first, [{ key: 'a1', value: '{"n":1}' }]);
+  const config = sinkConfig(k, emu.url, [first], { kafka: { topics: undefined, topicPattern: `^${family}-`, topicRefreshIntervalMs: 1000 } });
+  const sink = startSinkProcess(config);
+  t.after(() => stopSink(sink));
+  await waitForCount(emu, 1, 'events', 60_000, sink);
+  const second = await k.createTopic(`${family}-b`, { partitions: 2 });
+  await produce(k, second, [
+    { key: 'b1', value: '{"n":2}', partition: 0 },
+    { key: 'b2', value: '{"n":3}', partition: 1 },
+  ]);
+  await waitForCount(emu, 3, 'events', 60_000, sink);
+  assert.ok(sink.lines.some((l) => l.includes('new topics match kafka.topicPattern') && l.includes(second)), 'the sink says why it rejoins');
+  // The topics it had keep flowing after the rejoin.
+  await produce(k, first, [{ key: 'a2', value: '{"n":4}' }]);
+  await waitForCount(emu, 4, 'events', 60_000, sink);
+  assert.deepEqual((await emu.admin.docs(WS, 'events')).map((d) => d._id).sort(), ['a1', 'a2', 'b1', 'b2']);
+  assert.equal(await stopSink(sink), 0);
+});

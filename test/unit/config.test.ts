@@ -52,6 +52,7 @@ describe('validateConfig: defaults', () => {
         groupId: 'rockset-sink',
         topics: ['orders'],
         clientId: 'rockset-sink',
+        topicRefreshIntervalMs: 300_000,
         fromBeginning: true,
         ssl: false,
         sessionTimeoutMs: 30_000,
