@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { selectorMatcher } from '../../operator/cached-kube.ts';
-import { secretMeta } from '../../operator/controller.ts';
+import { podSummary, secretMeta, withoutManagedFields } from '../../operator/controller.ts';
 
 describe('selectorMatcher', () => {
   const m = selectorMatcher('app.kubernetes.io/name=rockset-sink,app.kubernetes.io/instance=orders');
@@ -33,5 +33,27 @@ describe('secretMeta', () => {
     const kept = secretMeta(raw);
     assert.deepEqual(kept, { metadata: { name: 'rockset', namespace: 'data', resourceVersion: '42', uid: 'u-1' }, keys: ['api-key', 'other'] });
     assert.ok(!JSON.stringify(kept).includes('c2VjcmV0'));
+  });
+});
+
+describe('what the caches keep', () => {
+  test('managedFields are dropped, everything else stays', () => {
+    const d = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'd', namespace: 'n', resourceVersion: '7', managedFields: [{ manager: 'x', fieldsV1: {} }] }, spec: { replicas: 2 } };
+    assert.deepEqual(withoutManagedFields(d), { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'd', namespace: 'n', resourceVersion: '7' }, spec: { replicas: 2 } });
+  });
+  test('a pod keeps its identity, labels and container states only', () => {
+    const pod = {
+      metadata: { name: 'p', namespace: 'n', labels: { a: 'b' }, resourceVersion: '9', uid: 'u', managedFields: [{}], annotations: { big: 'x'.repeat(100) } },
+      spec: { containers: [{ name: 'sink', image: 'i', env: [{ name: 'E', value: 'v' }] }] },
+      status: {
+        phase: 'Running',
+        conditions: [{ type: 'Ready', status: 'True' }],
+        containerStatuses: [{ name: 'sink', ready: false, restartCount: 3, image: 'i', imageID: 'sha', state: { waiting: { reason: 'CrashLoopBackOff' } }, lastState: { terminated: { exitCode: 1, message: 'AuthFailed: no' } } }],
+      },
+    };
+    assert.deepEqual(podSummary(pod), {
+      metadata: { name: 'p', namespace: 'n', labels: { a: 'b' }, resourceVersion: '9', uid: 'u' },
+      status: { containerStatuses: [{ name: 'sink', ready: false, restartCount: 3, state: { waiting: { reason: 'CrashLoopBackOff' } }, lastState: { terminated: { exitCode: 1, message: 'AuthFailed: no' } } }] },
+    });
   });
 });
