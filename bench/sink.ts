@@ -1,7 +1,7 @@
 // Sink benchmarks: one local Kafka broker and one Rockset Write API emulator (its
 // own process, emulator/main.ts with --store ids, so its parsing of multi-MB bodies
 // never blocks this process's producer and poller) for the whole run, the sink as its own process
-// (`node sink/main.ts`, as in production), fresh topics of 1 KiB records with 6
+// (`node sink/main.js` compiled from the sources as the image does, with the memory flags the operator renders), fresh topics of 1 KiB records with 6
 // partitions, then:
 //
 //   ceiling_rps  a raw kafkajs consumer (bench/ceiling.ts, own process, eachBatch,
@@ -28,7 +28,7 @@
 //   node bench/sink.ts [--records 300000] [--avro-records N] [--e2e-seconds 30] [--e2e-rate 5000]
 //                      [--skip ceiling,sink,avro,e2e] [--profile [--profile-records 100000]]
 //                      [--sink-memory-limit 512Mi|none]
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -57,6 +57,8 @@ const { values: args } = parseArgs({
     'sink-node-options': { type: 'string', default: '' },
     // The sink runs with the Node flags and environment the operator renders for this memory limit ('none': no limit).
     'sink-memory-limit': { type: 'string', default: DEFAULT_RESOURCES.limits.memory },
+    // The image runs the compiled JavaScript (tsconfig.build.json); --sink-from-source runs sink/main.ts instead.
+    'sink-from-source': { type: 'boolean', default: false },
     'profile-records': { type: 'string', default: '100000' },
     out: { type: 'string', default: path.join(root, 'bench-results.json') },
   },
@@ -105,6 +107,22 @@ const round = (n: number, digits = 0) => Number(n.toFixed(digits));
 // ---- cleanup: everything started is stopped, also on errors and Ctrl-C ---------
 
 const cleanups: (() => Promise<unknown>)[] = [];
+
+let compiled: string | undefined;
+/** The sink as the image runs it: compiled once per bench run into a temporary directory. */
+function sinkEntrypoint(): string {
+  if (args['sink-from-source']) return path.join(root, 'sink/main.ts');
+  if (!compiled) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rso-bench-dist-'));
+    cleanups.push(async () => fs.rmSync(dir, { recursive: true, force: true }));
+    const tsc = spawnSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', path.join(root, 'tsconfig.build.json'), '--outDir', dir], { encoding: 'utf8' });
+    if (tsc.status !== 0) throw new Error(`compiling the sink failed:\n${tsc.stdout}${tsc.stderr}`);
+    fs.symlinkSync(path.join(root, 'node_modules'), path.join(dir, 'node_modules'));
+    fs.copyFileSync(path.join(root, 'package.json'), path.join(dir, 'package.json'));
+    compiled = path.join(dir, 'sink/main.js');
+  }
+  return compiled;
+}
 const children = new Set<ChildProcess>();
 let cleaning: Promise<void> | undefined;
 function cleanup(): Promise<void> {
@@ -352,7 +370,7 @@ async function startSink(opts: { broker: KafkaBroker; emulator: Emulator; topic:
   flags.push(...SINK_MEMORY.flags);
   if (SINK_NODE_OPTIONS !== '') flags.push(...SINK_NODE_OPTIONS.split(/\s+/));
   const startedAt = performance.now();
-  const child = spawn(process.execPath, [...flags, path.join(root, 'sink/main.ts')], {
+  const child = spawn(process.execPath, [...flags, sinkEntrypoint()], {
     env: { ...process.env, ...Object.fromEntries(SINK_MEMORY.env.map((e) => [e.name, e.value])), ROCKSET_SINK_CONFIG_JSON: JSON.stringify(config), ROCKSET_API_KEY: API_KEY, TERMINATION_MESSAGE_PATH: path.join(os.tmpdir(), `rso-bench-term-${process.pid}`) },
     stdio: ['ignore', logFd, logFd],
   });
@@ -680,7 +698,7 @@ try {
     settings: {
       records: RECORDS, avroRecords: AVRO_RECORDS, recordBytes: RECORD_BYTES, avroRecordBytes: avroBytes, partitions: PARTITIONS,
       produce: { json: 'Kafka ProducerPerformance from 1,000 distinct 1 KiB JSON records, no keys (_id = topic-partition-offset)', avro: `kafkajs, batches of ${PRODUCE_BATCH}, ${PRODUCE_IN_FLIGHT} sends in flight, no compression, keyed; 1,000 distinct encoded values reused` },
-      sink: { ...SINK_DEFAULTS, logLevel: 'warn', overrides: SINK_OVERRIDES, memoryLimit: SINK_MEMORY_LIMIT, asDeployed: SINK_MEMORY, nodeOptions: SINK_NODE_OPTIONS || null, note: Object.keys(SINK_OVERRIDES).length === 0 ? 'sink defaults (none overridden)' : 'sink defaults with the overrides given by --sink-config' },
+      sink: { ...SINK_DEFAULTS, logLevel: 'warn', overrides: SINK_OVERRIDES, memoryLimit: SINK_MEMORY_LIMIT, asDeployed: SINK_MEMORY, entrypoint: args['sink-from-source'] ? 'sink/main.ts (source)' : 'sink/main.js (compiled, as in the image)', nodeOptions: SINK_NODE_OPTIONS || null, note: Object.keys(SINK_OVERRIDES).length === 0 ? 'sink defaults (none overridden)' : 'sink defaults with the overrides given by --sink-config' },
       ceiling: ceiling?.['settings'] ?? null,
       emulator: { storeMode: 'ids', process: 'own (emulator/main.ts)', faults: 'none' },
       e2e: { rate: E2E_RATE, seconds: E2E_SECONDS, method: 'request log polled every 10 ms: produce time (Date.now before send) -> first poll that sees the request carrying the _id answered 200 and applied' },

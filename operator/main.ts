@@ -12,13 +12,15 @@ import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import type { LevelWithSilent } from 'pino';
 import { createLogger } from '../sink/log.ts';
+import path from 'node:path';
 import { Controller } from './controller.ts';
 import { pooledKubeConfig } from './kube-config.ts';
 import { LeaderElector } from './leader.ts';
 import { createOperatorMetrics } from './metrics.ts';
 import { DEFAULT_SINK_IMAGE } from './reconcile.ts';
 
-const HELP = `Usage: node operator/main.ts [--kubeconfig FILE] [--namespaces a,b] [--http-port N]
+// operator/main.ts from a clone, operator/main.js in the image
+const HELP = `Usage: node operator/${path.basename(import.meta.filename)} [--kubeconfig FILE] [--namespaces a,b] [--http-port N]
 
 Reconciles RocksetSink resources into sink Deployments. Configuration (environment):
   KUBECONFIG                      kubeconfig file (default: in-cluster ServiceAccount)

@@ -17,8 +17,10 @@ import {
   type ObjectMetaOut,
 } from './meta.ts';
 
-/** The container's working directory in the sink image (holds sink/main.ts and node_modules). */
+/** The container's working directory in the sink image (holds the compiled sink/main.js and node_modules). */
 export const IMAGE_WORKDIR = '/app';
+/** The sink's entrypoint in the image, relative to IMAGE_WORKDIR (the Dockerfile compiles sink/main.ts to it). */
+export const SINK_ENTRYPOINT = 'sink/main.js';
 /** The non-root user of the sink image (the node images' `node` user). */
 export const RUN_AS_USER = 1000;
 /** Extra time over the sink's own shutdownTimeoutMs before the kubelet kills it. */
@@ -87,7 +89,7 @@ export function renderDeployment(sink: RocksetSink, inputs: DeploymentInputs): D
   const container: Container = {
     name: 'sink',
     image: spec.image ?? inputs.image,
-    command: ['node', ...memory.flags, '--disable-warning=TimeoutNegativeWarning', 'sink/main.ts', '--config', `${CONFIG_DIR}/${CONFIG_FILE}`],
+    command: ['node', ...memory.flags, '--disable-warning=TimeoutNegativeWarning', SINK_ENTRYPOINT, '--config', `${CONFIG_DIR}/${CONFIG_FILE}`],
     workingDir: IMAGE_WORKDIR,
     env,
     ports: [{ name: 'metrics', containerPort: HTTP_PORT, protocol: 'TCP' }],

@@ -124,7 +124,7 @@ describe('helm template', () => {
     assert.deepEqual(pod.securityContext, { runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, fsGroup: 1000, seccompProfile: { type: 'RuntimeDefault' } });
     assert.equal(pod.serviceAccountName, 'rso-rockset-sink-operator');
     const c = pod.containers[0]!;
-    assert.deepEqual(c.command, ['node', 'operator/main.ts']);
+    assert.deepEqual(c.command, ['node', 'operator/main.js']);
     assert.equal(c.image, 'rockset-sink-operator:0.1.0');
     assert.deepEqual(c.securityContext, {
       runAsNonRoot: true, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, privileged: false,

@@ -60,3 +60,32 @@ export function finalStage(instructions: Instruction[]): Instruction[] {
   const last = Math.max(...instructions.map((i) => i.stage));
   return instructions.filter((i) => i.stage === last);
 }
+
+/** The stage index of `FROM image AS name`, or -1. */
+export function stageNamed(instructions: Instruction[], name: string): number {
+  const from = instructions.find((i) => i.keyword === 'FROM' && new RegExp(`\\sAS\\s+${name}$`, 'i').test(i.args));
+  return from ? from.stage : -1;
+}
+
+export function stage(instructions: Instruction[], index: number): Instruction[] {
+  return instructions.filter((i) => i.stage === index);
+}
+
+/** `COPY --from=<stage> <src> <dest>` lines of a stage. */
+export function stageCopies(instructions: Instruction[]): { from: string; src: string; dest: string }[] {
+  const out: { from: string; src: string; dest: string }[] = [];
+  for (const i of instructions) {
+    if (i.keyword !== 'COPY') continue;
+    const words = i.args.split(' ');
+    const from = words.find((w) => w.startsWith('--from='))?.slice('--from='.length);
+    if (!from) continue;
+    const operands = words.filter((w) => !w.startsWith('--'));
+    out.push({ from, src: operands[0]!, dest: operands[1]! });
+  }
+  return out;
+}
+
+/** A RUN line's command words (the first command of it). */
+export function runCommands(instructions: Instruction[]): string[][] {
+  return instructions.filter((i) => i.keyword === 'RUN').map((i) => i.args.split('&&')[0]!.trim().split(' '));
+}
