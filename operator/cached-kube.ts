@@ -51,7 +51,11 @@ export function cachedKube(live: Kube, caches: KubeCaches): Kube {
   function fresher<T extends Versioned>(key: string, cached: T | undefined): T | undefined {
     const mine = written.get(key) as T | undefined;
     if (!mine) return cached;
-    if (!cached) return undefined;
+    if (!cached) {
+      // Deleted since (or not cached at all): the caller reads live where that matters.
+      written.delete(key);
+      return undefined;
+    }
     const a = revision(cached);
     const b = revision(mine);
     if (a === undefined || b === undefined || a >= b) {
