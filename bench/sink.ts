@@ -73,11 +73,12 @@ const SINK_OVERRIDES = JSON.parse(args['sink-config']) as Record<string, Record<
 // Diagnostics only: V8/Node flags for the sink process alone, e.g. '--max-semi-space-size=8'.
 const SINK_NODE_OPTIONS = args['sink-node-options'];
 const SINK_MEMORY_LIMIT = args['sink-memory-limit'];
-const SINK_MEMORY = nodeMemory(SINK_MEMORY_LIMIT === 'none' ? undefined : quantityValue(SINK_MEMORY_LIMIT));
-if (SINK_MEMORY_LIMIT !== 'none' && quantityValue(SINK_MEMORY_LIMIT) === undefined) {
+const SINK_MEMORY_BYTES = SINK_MEMORY_LIMIT === 'none' ? undefined : quantityValue(SINK_MEMORY_LIMIT);
+if (SINK_MEMORY_LIMIT !== 'none' && SINK_MEMORY_BYTES === undefined) {
   console.error(`bench: --sink-memory-limit ${SINK_MEMORY_LIMIT} is not a Kubernetes quantity (e.g. 512Mi), nor 'none'`);
   process.exit(2);
 }
+const SINK_MEMORY = nodeMemory(SINK_MEMORY_BYTES);
 const skip = new Set(args.skip.split(',').map((s) => s.trim()).filter((s) => s !== ''));
 for (const [name, n] of [['--records', RECORDS], ['--avro-records', AVRO_RECORDS], ['--e2e-seconds', E2E_SECONDS], ['--e2e-rate', E2E_RATE]] as const) {
   if (!Number.isFinite(n) || n <= 0) {

@@ -8,11 +8,11 @@
 import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
+import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import type { LevelWithSilent } from 'pino';
 import { createLogger } from '../sink/log.ts';
-import path from 'node:path';
 import { Controller } from './controller.ts';
 import { pooledKubeConfig } from './kube-config.ts';
 import { LeaderElector } from './leader.ts';

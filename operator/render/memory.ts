@@ -3,7 +3,7 @@
 // cgroup) and keeps it: a draining sink used ~390 MB with 25-100 MB of live heap, and
 // glibc kept freed fetch buffers in per-thread arenas. A heap cap that follows the
 // limit makes V8 collect before the kubelet OOM-kills the pod; the cap leaves room for
-// what lives outside the V8 heap (fetch buffers, sockets, code: ~130 MB at rest).
+// what lives outside the V8 heap (fetch buffers, sockets, code: ~100 MB at rest).
 
 /** Share of the memory limit given to V8's old generation. */
 export const HEAP_SHARE = 0.4;

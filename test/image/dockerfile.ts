@@ -36,9 +36,8 @@ export function contextSources(instructions: Instruction[]): string[] {
   const sources = new Set<string>();
   for (const i of instructions) {
     if (i.keyword !== 'COPY' && i.keyword !== 'ADD') continue;
-    const words = i.args.split(' ');
-    if (words.some((w) => w.startsWith('--from='))) continue;
-    const operands = words.filter((w) => !w.startsWith('--'));
+    const { from, operands } = copyParts(i);
+    if (from !== undefined) continue;
     for (const src of operands.slice(0, -1)) sources.add(src.replace(/\/+$/, ''));
   }
   return [...sources];
@@ -57,8 +56,13 @@ export function npmInstallArgs(instructions: Instruction[]): string[] | undefine
 }
 
 export function finalStage(instructions: Instruction[]): Instruction[] {
-  const last = Math.max(...instructions.map((i) => i.stage));
-  return instructions.filter((i) => i.stage === last);
+  return stage(instructions, Math.max(...instructions.map((i) => i.stage)));
+}
+
+/** A COPY/ADD line's `--from=` stage (if any) and its operands (sources, then destination). */
+function copyParts(i: Instruction): { from: string | undefined; operands: string[] } {
+  const words = i.args.split(' ');
+  return { from: words.find((w) => w.startsWith('--from='))?.slice('--from='.length), operands: words.filter((w) => !w.startsWith('--')) };
 }
 
 /** The stage index of `FROM image AS name`, or -1. */
@@ -76,10 +80,8 @@ export function stageCopies(instructions: Instruction[]): { from: string; src: s
   const out: { from: string; src: string; dest: string }[] = [];
   for (const i of instructions) {
     if (i.keyword !== 'COPY') continue;
-    const words = i.args.split(' ');
-    const from = words.find((w) => w.startsWith('--from='))?.slice('--from='.length);
+    const { from, operands } = copyParts(i);
     if (!from) continue;
-    const operands = words.filter((w) => !w.startsWith('--'));
     out.push({ from, src: operands[0]!, dest: operands[1]! });
   }
   return out;
