@@ -13,7 +13,7 @@
 //   rss_peak_mb  the sink process's VmHWM (/proc/<pid>/status) after the JSON drain;
 //                the sink runs with the Node flags and environment the operator
 //                renders for the default memory limit (512Mi: --max-old-space-size=204
-//                --max-semi-space-size=8, MALLOC_ARENA_MAX=2); --sink-memory-limit none
+//                --max-semi-space-size=4, MALLOC_ARENA_MAX=2); --sink-memory-limit none
 //                runs it bare
 //   avro_rps     the same drain with Confluent-framed Avro records (Schema Registry)
 //   e2e_p50/p99  records produced at a fixed rate with their produce time in the
@@ -70,7 +70,7 @@ const E2E_RATE = Number(args['e2e-rate']);
 const PROFILE_RECORDS = Number(args['profile-records']);
 // Diagnostics only: sections merged over the sink configuration, e.g. '{"batch":{"lingerMs":50}}'.
 const SINK_OVERRIDES = JSON.parse(args['sink-config']) as Record<string, Record<string, unknown>>;
-// Diagnostics only: V8/Node flags for the sink process alone, e.g. '--max-semi-space-size=8'.
+// Diagnostics only: V8/Node flags for the sink process alone, e.g. '--max-semi-space-size=2'.
 const SINK_NODE_OPTIONS = args['sink-node-options'];
 const SINK_MEMORY_LIMIT = args['sink-memory-limit'];
 const SINK_MEMORY_BYTES = SINK_MEMORY_LIMIT === 'none' ? undefined : quantityValue(SINK_MEMORY_LIMIT);

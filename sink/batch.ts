@@ -2,7 +2,7 @@
 // the records' order: a new request starts whenever the method (add vs delete)
 // or the collection changes, or the next document would break the count or byte
 // limit. Bytes count the serialized request body, the size Rockset limits.
-import type { WriteAction } from './record.ts';
+import { jsonText, type WriteAction } from './record.ts';
 
 export interface WriteRequest {
   method: 'POST' | 'DELETE';
@@ -15,7 +15,7 @@ export interface WriteRequest {
 const ENVELOPE = '{"data":[]}'.length;
 
 export function requestBody(actions: readonly WriteAction[]): string {
-  return `{"data":[${actions.map((a) => a.json).join(',')}]}`;
+  return `{"data":[${actions.map((a) => jsonText(a.json)).join(',')}]}`;
 }
 
 /**
@@ -31,7 +31,13 @@ export function requestBodyBytes(actions: readonly WriteAction[]): Buffer {
   for (let i = 0; i < actions.length; i++) {
     if (i > 0) body[at++] = 0x2c; // ,
     const a = actions[i]!;
-    const written = body.write(a.json, at, 'utf8');
+    let written: number;
+    if (typeof a.json === 'string') {
+      written = body.write(a.json, at, 'utf8');
+    } else {
+      body.set(a.json.head, at);
+      written = a.json.head.length + body.write(a.json.tail, at + a.json.head.length, 'utf8');
+    }
     // `bytes` is computed where each document is made; should one be off, a torn body must not go out.
     if (written !== a.bytes) return Buffer.from(requestBody(actions));
     at += written;

@@ -130,7 +130,7 @@ function eventTimeOf(r: SinkRecord, doc: Record<string, unknown>, opts: MapOptio
 
 /**
  * The common case without a parse -> copy -> stringify round trip: a JSON object
- * that has neither `_id` nor `_event_time` keeps its own text, and the two fields
+ * that has neither `_id` nor `_event_time` keeps its own bytes, and the two fields
  * are appended before its closing brace. The parse still runs, to reject what is
  * not JSON and to read the event-time field, but it need not keep big integers
  * exact (the text does) unless a field is read from it. Undefined means: take
@@ -149,13 +149,13 @@ function spliceJson(r: SinkRecord, value: Buffer, collection: string, opts: MapO
   if (empty) return undefined;
   const id = documentId(r, parsed, opts);
   const eventTime = eventTimeOf(r, parsed, opts);
-  // A valid object's text ends with `}` and, after it, ASCII whitespace only.
-  const end = text.lastIndexOf('}');
   const tail = `,"_id":${JSON.stringify(id)}${eventTime === undefined ? '' : `,"_event_time":${JSON.stringify(eventTime)}`}}`;
-  const json = text.slice(0, end) + tail;
-  // The decoder dropped a UTF-8 BOM (3 bytes) if there was one; everything cut after `end` is ASCII.
-  const textBytes = value.length - (value[0] === 0xef && value[1] === 0xbb && value[2] === 0xbf ? 3 : 0);
-  const bytes = textBytes - (text.length - end) + Buffer.byteLength(tail);
+  // A valid object ends with `}` and, after it, ASCII whitespace only; a UTF-8 BOM (which
+  // the decoder dropped from the text) is left out of the document.
+  const start = value[0] === 0xef && value[1] === 0xbb && value[2] === 0xbf ? 3 : 0;
+  const head = value.subarray(start, value.lastIndexOf(0x7d));
+  const json = { head, tail };
+  const bytes = head.length + Buffer.byteLength(tail);
   return { kind: 'upsert', offset: r.offset, collection, id, json, bytes };
 }
 

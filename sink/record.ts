@@ -12,9 +12,22 @@ export interface SinkRecord {
   headers: Record<string, Buffer | string | (Buffer | string)[] | undefined>;
 }
 
-/** One record turned into what the sink must do with it. */
+/**
+ * A document's JSON: its text, or the record value's own bytes up to (not including)
+ * its closing brace followed by a tail that closes it. The second form keeps the
+ * document in the fetched buffer until the request body is written: no string copy
+ * of it lives in the V8 heap while it waits for its request.
+ */
+export type DocumentJson = string | { head: Uint8Array; tail: string };
+
+/** The document's JSON text. */
+export function jsonText(json: DocumentJson): string {
+  return typeof json === 'string' ? json : Buffer.from(json.head.buffer, json.head.byteOffset, json.head.byteLength).toString('utf8') + json.tail;
+}
+
+/** One record turned into what the sink must do with it. `bytes` is the UTF-8 size of `json`. */
 export type Action =
-  | { kind: 'upsert'; offset: string; collection: string; id: string; json: string; bytes: number }
+  | { kind: 'upsert'; offset: string; collection: string; id: string; json: DocumentJson; bytes: number }
   | { kind: 'delete'; offset: string; collection: string; id: string; json: string; bytes: number }
   | { kind: 'skip'; offset: string; reason: string }
   | { kind: 'bad'; offset: string; stage: 'decode' | 'map'; errorClass: string; message: string };

@@ -16,7 +16,8 @@ import { deadLetterWriter } from './dlq.ts';
 import { BatchAbandoned, FatalSinkError, membershipLost } from './errors.ts';
 import { registerCompressionCodecs } from './kafka/codecs.ts';
 import type { SinkRecord } from './record.ts';
-import { RegistryDecoder, canonicalKey, type KeyFormat } from './decode/registry.ts';
+import type { RegistryDecoder, KeyFormat } from './decode/registry.ts';
+import { canonicalKey } from './decode/key.ts';
 import { DecodeError, decodeJsonValue } from './decode/json.ts';
 import type { MapOptions } from './map.ts';
 
@@ -75,7 +76,7 @@ export async function startSink(loaded: LoadedConfig, log: Logger): Promise<Runn
     await ensureTopic(kafka, dlqTopic, log);
   }
 
-  const { mapOptions, prepare } = decoding(config, secrets);
+  const { mapOptions, prepare } = decoding(config, await registryDecoder(config, secrets));
   const pipeline = new Pipeline({
     config,
     mapOptions,
@@ -238,18 +239,25 @@ export async function startSink(loaded: LoadedConfig, log: Logger): Promise<Runn
   };
 }
 
+/**
+ * The registry decoders bring avsc, protobufjs and the registry's REST client (~5 MB
+ * of RSS per worker): loaded only when a registry is configured.
+ */
+async function registryDecoder(config: SinkConfig, secrets: LoadedConfig['secrets']): Promise<RegistryDecoder | undefined> {
+  if (!config.schemaRegistry) return undefined;
+  const { RegistryDecoder } = await import('./decode/registry.ts');
+  return new RegistryDecoder({
+    url: config.schemaRegistry.url,
+    username: config.schemaRegistry.username,
+    password: secrets.registryPassword,
+    requestTimeoutMs: config.schemaRegistry.requestTimeoutMs,
+  });
+}
+
 /** How values and keys are decoded: plain JSON and UTF-8 keys, or through the schema registry. */
-function decoding(config: SinkConfig, secrets: LoadedConfig['secrets']): { mapOptions: MapOptions; prepare?: (records: SinkRecord[]) => Promise<void> } {
+function decoding(config: SinkConfig, registry: RegistryDecoder | undefined): { mapOptions: MapOptions; prepare?: (records: SinkRecord[]) => Promise<void> } {
   const mapOptions: MapOptions = { documents: config.documents, collectionFor: collectionRouter(config) };
   const { value, key } = config.format;
-  const registry = config.schemaRegistry
-    ? new RegistryDecoder({
-        url: config.schemaRegistry.url,
-        username: config.schemaRegistry.username,
-        password: secrets.registryPassword,
-        requestTimeoutMs: config.schemaRegistry.requestTimeoutMs,
-      })
-    : undefined;
   // validateConfig guarantees a registry for every format but json (values) and string/json (keys)
   const decode = (buf: Buffer, format: Exclude<KeyFormat, 'string'>) => (registry ? registry.decode(buf, format) : decodeJsonValue(buf));
   if (value !== 'json') mapOptions.decode = (buf) => decode(buf, value);

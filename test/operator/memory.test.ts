@@ -29,8 +29,8 @@ describe('nodeMemory', () => {
     assert.deepEqual(nodeMemory(undefined), { flags: [], env: [{ name: 'MALLOC_ARENA_MAX', value: '2' }] });
   });
   test('the heap takes 40% of the limit, at least 96 MiB; small limits get small semi-spaces', () => {
-    assert.deepEqual(nodeMemory(512 * 2 ** 20).flags, ['--max-old-space-size=204', '--max-semi-space-size=8']);
-    assert.deepEqual(nodeMemory(128 * 2 ** 20).flags, ['--max-old-space-size=96', '--max-semi-space-size=8']);
+    assert.deepEqual(nodeMemory(512 * 2 ** 20).flags, ['--max-old-space-size=204', '--max-semi-space-size=4']);
+    assert.deepEqual(nodeMemory(128 * 2 ** 20).flags, ['--max-old-space-size=96', '--max-semi-space-size=4']);
     assert.deepEqual(nodeMemory(4 * 2 ** 30).flags, ['--max-old-space-size=1638']);
   });
   test('the rendered worker runs node with the flags of its own limit', () => {

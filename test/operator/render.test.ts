@@ -84,7 +84,7 @@ describe('renderDeployment', () => {
     const c = containerOf(r);
     assert.equal(c.image, DEFAULT_IMAGE);
     // The default resources (512Mi limit) size the heap: 40% of it.
-    assert.deepEqual(c.command, ['node', '--max-old-space-size=204', '--max-semi-space-size=8', '--disable-warning=TimeoutNegativeWarning', 'sink/main.js', '--config', '/etc/rockset-sink/config.json']);
+    assert.deepEqual(c.command, ['node', '--max-old-space-size=204', '--max-semi-space-size=4', '--disable-warning=TimeoutNegativeWarning', 'sink/main.js', '--config', '/etc/rockset-sink/config.json']);
     assert.deepEqual(c.env, [{ name: 'MALLOC_ARENA_MAX', value: '2' }]);
     assert.deepEqual(c.ports, [{ name: 'metrics', containerPort: 9090, protocol: 'TCP' }]);
     assert.deepEqual((c.livenessProbe as Json).httpGet, { path: '/healthz', port: 'metrics' });

@@ -2,7 +2,7 @@
 // requests. The byte count must be the real size of the body that is sent.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { planRequests, requestBody, splitRequest, type WriteRequest } from '../../sink/batch.ts';
+import { planRequests, requestBody, requestBodyBytes, splitRequest, type WriteRequest } from '../../sink/batch.ts';
 import type { WriteAction } from '../../sink/record.ts';
 import { seededRandom } from './prng.ts';
 
@@ -31,6 +31,25 @@ describe('requestBody', () => {
     assert.equal(requestBody([a, b]), `{"data":[${a.json},${b.json}]}`);
     assert.deepEqual(JSON.parse(requestBody([a, b])), { data: [{ _id: 'x', p: 'é' }, { _id: 'y' }] });
     assert.equal(requestBody([]), '{"data":[]}');
+  });
+
+  test('as bytes: the same body, documents kept as record bytes copied in as they are', () => {
+    const value = Buffer.from('xx{"city":"Zürich","emoji":"😀"}  ');
+    const head = value.subarray(2, value.lastIndexOf(0x7d));
+    const tail = ',"_id":"ü-1"}';
+    const spliced: WriteAction = { kind: 'upsert', offset: '7', collection: 'c', id: 'ü-1', json: { head, tail }, bytes: head.length + Buffer.byteLength(tail) };
+    const actions = [act('upsert', 'c', 'x', 'é'), spliced, act('delete', 'c', 'y')];
+    const body = requestBodyBytes(actions);
+    assert.equal(body.toString('utf8'), requestBody(actions));
+    assert.deepEqual(JSON.parse(body.toString('utf8')).data[1], { city: 'Zürich', emoji: '😀', _id: 'ü-1' });
+    const [req] = planRequests(actions.slice(0, 2), BIG);
+    assert.equal(req!.bytes, requestBodyBytes(req!.actions).length, 'the planned size is the size sent');
+  });
+
+  test('as bytes: a document whose byte count is off still yields a whole, valid body', () => {
+    const a = act('upsert', 'c', 'x', 'é');
+    const off: WriteAction = { ...a, bytes: a.bytes - 1 };
+    assert.deepEqual(JSON.parse(requestBodyBytes([off, act('upsert', 'c', 'z')]).toString('utf8')).data.map((d: { _id: string }) => d._id), ['x', 'z']);
   });
 });
 

@@ -6,7 +6,7 @@ import { describe, test } from 'node:test';
 import type { SinkConfig } from '../../sink/config/schema.ts';
 import { DecodeError, decodeJsonValue } from '../../sink/decode/json.ts';
 import { coordinatesId, keyToId, mapRecord, MappingError, toEventTimeMicros, type MapOptions } from '../../sink/map.ts';
-import type { Action, SinkRecord } from '../../sink/record.ts';
+import { jsonText, type Action, type SinkRecord } from '../../sink/record.ts';
 
 type Documents = SinkConfig['documents'];
 
@@ -34,9 +34,11 @@ function options(documents: Partial<Documents> = {}, extra: Partial<MapOptions> 
   };
 }
 
-function upsert(a: Action): Extract<Action, { kind: 'upsert' }> {
+/** The upsert, its document as text (a spliced document holds the record's own bytes). */
+function upsert(a: Action): Extract<Action, { kind: 'upsert' }> & { json: string } {
   assert.equal(a.kind, 'upsert', `expected an upsert, got ${JSON.stringify(a)}`);
-  return a as Extract<Action, { kind: 'upsert' }>;
+  const u = a as Extract<Action, { kind: 'upsert' }>;
+  return { ...u, json: jsonText(u.json) };
 }
 
 function bad(a: Action): Extract<Action, { kind: 'bad' }> {
@@ -123,8 +125,20 @@ describe('mapRecord: upsert shape', () => {
     assert.deepEqual(doc(mapRecord(record({ v: '[{"a":1}]' }), options())), { a: 1, _id: 'user-1', _event_time: TIMESTAMP_MS * 1000 });
   });
 
-  test('a UTF-8 BOM before the JSON is accepted', () => {
-    assert.equal(doc(mapRecord(record({ v: '\uFEFF{"a":1}' }), options())).a, 1);
+  test('a UTF-8 BOM before the JSON is accepted, and left out of the document', () => {
+    const a = upsert(mapRecord(record({ v: '\uFEFF{"a":1} \n' }), options({ eventTime: 'none' })));
+    assert.equal(a.json, '{"a":1,"_id":"user-1"}');
+    assert.equal(a.bytes, Buffer.byteLength(a.json));
+  });
+
+  test('an object without _id/_event_time keeps its own bytes: no copy of it waits for the request', () => {
+    const value = Buffer.from('{"name":"Ada","n":1.0,"n":2}');
+    const a = mapRecord(record({ v: value }), options({ eventTime: 'none' }));
+    assert.equal(a.kind, 'upsert');
+    const json = (a as Extract<Action, { kind: 'upsert' }>).json;
+    assert.ok(typeof json !== 'string' && json.head.buffer === value.buffer, 'the document is a view of the record value');
+    // the producer's own spelling reaches Rockset
+    assert.equal(jsonText(json), '{"name":"Ada","n":1.0,"n":2,"_id":"user-1"}');
   });
 
   test('big integers keep their digits in action.json', () => {
@@ -314,12 +328,12 @@ describe('nested event-time fields and decoded keys', () => {
   test('a dotted eventTimeField reads a nested field', () => {
     const a = mapRecord(rec('{"meta":{"at":1700000000000}}'), { documents, collectionFor: () => 'c' });
     assert.equal(a.kind, 'upsert');
-    assert.equal(JSON.parse((a as { json: string }).json)._event_time, 1700000000000000);
+    assert.equal(JSON.parse(upsert(a).json)._event_time, 1700000000000000);
   });
 
   test('a field whose name holds the dots wins over the path', () => {
     const a = mapRecord(rec('{"meta.at":1000,"meta":{"at":2000}}'), { documents, collectionFor: () => 'c' });
-    assert.equal(JSON.parse((a as { json: string }).json)._event_time, 1000000);
+    assert.equal(JSON.parse(upsert(a).json)._event_time, 1000000);
   });
 
   test('a missing nested field is a bad record naming it', () => {

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { canonicalKey, framedSchemaId } from '../../sink/decode/registry.ts';
+import { framedSchemaId } from '../../sink/decode/registry.ts';
+import { canonicalKey } from '../../sink/decode/key.ts';
 import { parseJsonExact } from '../../sink/decode/json.ts';
 
 test('framedSchemaId reads the Confluent header and nothing else', () => {

@@ -1,0 +1,21 @@
+// A decoded key as a document id. Kept apart from the registry decoders so a sink
+// with JSON keys and values never loads avsc, protobufjs or the registry client.
+
+/**
+ * A decoded key as a Rockset `_id`: stable across producers, so the same key
+ * always names the same document. Strings stay as they are; numbers keep their
+ * digits; objects become canonical JSON (keys sorted).
+ */
+export function canonicalKey(value: unknown): string | undefined {
+  if (value === null || value === undefined) return undefined;
+  if (typeof value === 'string') return value;
+  return canonicalJson(value);
+}
+
+function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  if ((JSON as unknown as { isRawJSON(v: unknown): boolean }).isRawJSON(value)) return JSON.stringify(value);
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  const entries = Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`);
+  return `{${entries.join(',')}}`;
+}
