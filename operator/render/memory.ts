@@ -16,6 +16,14 @@ export const MIN_HEAP_MIB = 96;
  * with a peak ~10 MB lower (186-199 vs 190-204 MB), 2026-12-03.
  */
 export const SMALL_SEMI_SPACE_MIB = 4;
+/**
+ * glibc's mmap threshold (bytes) for limits under 1 GiB, fixed. Left dynamic, glibc
+ * raises it to the size of the largest block freed (a 10 MB fetch response), so later
+ * fetch buffers and request bodies come from the heap arenas, which keep the freed
+ * space. Fixed, blocks of 128 KiB and more are mapped and unmapped as they come and go:
+ * a peak ~9 MB lower (177-186 vs 187-197 MB over 5 back-to-back pairs), ~4% slower.
+ */
+export const SMALL_MMAP_THRESHOLD = 128 * 1024;
 
 const BINARY: Record<string, number> = { Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, Pi: 2 ** 50, Ei: 2 ** 60 };
 const DECIMAL: Record<string, number> = { n: 1e-9, u: 1e-6, m: 1e-3, '': 1, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18 };
@@ -48,6 +56,9 @@ export function nodeMemory(limitBytes: number | undefined): NodeMemory {
   const limitMib = limitBytes / 2 ** 20;
   const heap = Math.max(MIN_HEAP_MIB, Math.floor(limitMib * HEAP_SHARE));
   const flags = [`--max-old-space-size=${heap}`];
-  if (limitMib < 1024) flags.push(`--max-semi-space-size=${SMALL_SEMI_SPACE_MIB}`);
+  if (limitMib < 1024) {
+    flags.push(`--max-semi-space-size=${SMALL_SEMI_SPACE_MIB}`);
+    env.push({ name: 'MALLOC_MMAP_THRESHOLD_', value: String(SMALL_MMAP_THRESHOLD) });
+  }
   return { flags, env };
 }
