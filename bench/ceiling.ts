@@ -47,6 +47,9 @@ let count = 0;
 let bytes = 0;
 let firstAt = 0;
 let lastAt = 0;
+// CPU of this whole process (GC threads included) over the same window as the rate.
+let cpuAtFirst: NodeJS.CpuUsage | undefined;
+let cpuInWindow: NodeJS.CpuUsage | undefined;
 let resolveDone!: () => void;
 const done = new Promise<void>((resolve) => (resolveDone = resolve));
 
@@ -56,11 +59,15 @@ await consumer.subscribe({ topics: [topic], fromBeginning: true });
 await consumer.run({
   partitionsConsumedConcurrently: settings.partitionsConsumedConcurrently,
   eachBatch: async ({ batch }) => {
-    if (firstAt === 0) firstAt = performance.now();
+    if (firstAt === 0) {
+      firstAt = performance.now();
+      cpuAtFirst = process.cpuUsage();
+    }
     count += batch.messages.length;
     for (const m of batch.messages) bytes += m.value?.length ?? 0;
     if (count >= expected && lastAt === 0) {
       lastAt = performance.now();
+      cpuInWindow = process.cpuUsage(cpuAtFirst);
       resolveDone();
     }
   },
@@ -74,6 +81,7 @@ clearTimeout(timer);
 await consumer.disconnect().catch(() => {});
 
 const seconds = (lastAt - firstAt) / 1000;
+const cpuSeconds = ((cpuInWindow?.user ?? 0) + (cpuInWindow?.system ?? 0)) / 1e6;
 process.stdout.write(
   `${JSON.stringify({
     bench: 'ceiling',
@@ -82,6 +90,8 @@ process.stdout.write(
     secondsFromStart: Number(((lastAt - started) / 1000).toFixed(3)),
     rps: Math.round(count / seconds),
     mbps: Number((bytes / seconds / 1e6).toFixed(2)),
+    coresUsed: Number((cpuSeconds / seconds).toFixed(2)),
+    cpuUsPerRecord: Number(((cpuSeconds * 1e6) / count).toFixed(2)),
     settings,
   })}\n`,
 );
