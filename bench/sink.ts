@@ -10,10 +10,12 @@
 //                write request seen by the emulator -> all documents present
 //                (count polled every 20 ms); sink_mbps = Kafka value bytes / window
 //   ratio        sink_rps / ceiling_rps
+//   ratio_bound_here  the best ratio any kafkajs sink could reach on this machine, from
+//                the CPU per record of the ceiling consumer, the emulator and the broker
 //   rss_peak_mb  the sink process's VmHWM (/proc/<pid>/status) after the JSON drain;
 //                the sink runs with the Node flags and environment the operator
 //                renders for the default memory limit (512Mi: --max-old-space-size=204
-//                --max-semi-space-size=4, MALLOC_ARENA_MAX=2); --sink-memory-limit none
+//                --max-semi-space-size=4, MALLOC_ARENA_MAX=2, MALLOC_MMAP_THRESHOLD_); --sink-memory-limit none
 //                runs it bare
 //   avro_rps     the same drain with Confluent-framed Avro records (Schema Registry)
 //   e2e_p50/p99  records produced at a fixed rate with their produce time in the
