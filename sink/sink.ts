@@ -13,7 +13,7 @@ import { RocksetClient } from './rockset/client.ts';
 import { Pipeline } from './pipeline.ts';
 import { Semaphore } from './semaphore.ts';
 import { deadLetterWriter } from './dlq.ts';
-import { BatchAbandoned, FatalSinkError, membershipLost } from './errors.ts';
+import { BatchAbandoned, FatalSinkError, membershipLost, topicOrPartitionUnknown } from './errors.ts';
 import { registerCompressionCodecs } from './kafka/codecs.ts';
 import type { SinkRecord } from './record.ts';
 import type { RegistryDecoder, KeyFormat } from './decode/registry.ts';
@@ -89,7 +89,7 @@ export async function startSink(loaded: LoadedConfig, log: Logger): Promise<Runn
     stopping: stopping.signal,
   });
 
-  const consumer: Consumer = kafka.consumer({
+  const consumerOptions = {
     groupId: config.kafka.groupId,
     sessionTimeout: config.kafka.sessionTimeoutMs,
     heartbeatInterval: config.kafka.heartbeatIntervalMs,
@@ -98,18 +98,24 @@ export async function startSink(loaded: LoadedConfig, log: Logger): Promise<Runn
     maxWaitTimeInMs: Math.max(1, config.batch.lingerMs),
     readUncommitted: false,
     allowAutoTopicCreation: false,
-  });
-  consumer.on(consumer.events.GROUP_JOIN, (e) => {
-    joined = true;
-    log.info({ memberId: e.payload.memberId, assignment: e.payload.memberAssignment }, 'joined the consumer group');
-  });
-  consumer.on(consumer.events.CRASH, (e) => {
-    if (e.payload.restart) log.warn({ error: e.payload.error.message }, 'the Kafka consumer hit a retriable error and restarts');
-    else fail(e.payload.error);
-  });
-  consumer.on(consumer.events.STOP, () => {
-    joined = false;
-  });
+  };
+  const newConsumer = (): Consumer => {
+    const c = kafka.consumer(consumerOptions);
+    c.on(c.events.GROUP_JOIN, (e) => {
+      joined = true;
+      log.info({ memberId: e.payload.memberId, assignment: e.payload.memberAssignment }, 'joined the consumer group');
+    });
+    c.on(c.events.CRASH, (e) => {
+      if (!e.payload.restart) return fail(e.payload.error);
+      log.warn({ error: e.payload.error.message }, 'the Kafka consumer hit a retriable error and restarts');
+      if (topicOrPartitionUnknown(e.payload.error)) topicMissing();
+    });
+    c.on(c.events.STOP, () => {
+      if (c === consumer) joined = false;
+    });
+    return c;
+  };
+  let consumer = newConsumer();
 
   const http = await startHttp(config.http.host, config.http.port, metrics.registry, {
     healthy: () => fatal === undefined,
@@ -146,6 +152,36 @@ export async function startSink(loaded: LoadedConfig, log: Logger): Promise<Runn
     return stopRequested;
   };
 
+  let checkingTopics = false;
+  /**
+   * The consumer was told a topic or partition does not exist. With a pattern, the
+   * topic list is looked at now rather than at the next refresh. A topic named in
+   * kafka.topics that is gone stops the sink, saying so: kafkajs would otherwise
+   * restart the consumer every 300 ms for good, reading no other topic either.
+   */
+  function topicMissing(): void {
+    if (topicWatch) return topicWatch.checkSoon();
+    const listed = config.kafka.topics;
+    if (checkingTopics || !listed) return;
+    checkingTopics = true;
+    void (async () => {
+      const admin = kafka.admin();
+      try {
+        await admin.connect();
+        const existing = new Set(await admin.listTopics());
+        const gone = listed.filter((t) => !existing.has(t));
+        if (gone.length) {
+          fail(new FatalSinkError('TopicNotFound', `kafka.topics names ${gone.map((t) => JSON.stringify(t)).join(', ')}, which the cluster no longer has (deleted?). Recreate it, or remove it from kafka.topics (or use kafka.topicPattern, which follows deleted and new topics)`));
+        }
+      } catch (err) {
+        log.warn({ error: (err as Error).message }, 'could not check whether the topics in kafka.topics still exist');
+      } finally {
+        await admin.disconnect().catch(() => undefined);
+        checkingTopics = false;
+      }
+    })();
+  }
+
   function fail(err: Error): void {
     if (fatal) return;
     fatal = err;
@@ -159,7 +195,7 @@ export async function startSink(loaded: LoadedConfig, log: Logger): Promise<Runn
   topicWatch = pattern ? await watchTopics(kafka, pattern, log) : undefined;
   const topics = config.kafka.topics ?? [pattern!];
   await consumer.subscribe({ topics, fromBeginning: config.kafka.fromBeginning });
-  const runConfig: ConsumerRunConfig = {
+  const runConfig = (c: Consumer): ConsumerRunConfig => ({
     autoCommit: false,
     eachBatchAutoResolve: false,
     // kafkajs fetches again only once every partition of the last fetch is done, so
@@ -190,7 +226,7 @@ export async function startSink(loaded: LoadedConfig, log: Logger): Promise<Runn
           isActive: () => isRunning() && !isStale() && !stopping.signal.aborted,
           commit: async (nextOffset) => {
             try {
-              await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: nextOffset }]);
+              await c.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: nextOffset }]);
             } catch (err) {
               // Expelled from the group (a long pause) or a rebalance under way: this member
               // may no longer commit. The batch is left uncommitted (its writes are idempotent
@@ -210,25 +246,38 @@ export async function startSink(loaded: LoadedConfig, log: Logger): Promise<Runn
         throw err; // kafkajs retries the batch (it was not committed) and restarts the consumer if needed
       }
     },
-  };
-  await consumer.run(runConfig);
-  if (topicWatch && pattern) {
-    // kafkajs resolves a RegExp subscription once; Kafka's own consumers re-match it on
-    // every metadata refresh. Without this, records of a topic created after the start
-    // would never be read.
-    topicWatch.every(config.kafka.topicRefreshIntervalMs, async (added) => {
+  });
+  await consumer.run(runConfig(consumer));
+
+  /**
+   * Leaves the group and joins it again with a new consumer subscribed to the pattern,
+   * which kafkajs resolves to the topics that exist now: it resolves a RegExp once, and a
+   * consumer never forgets a topic it subscribed to, so a deleted one would make it crash
+   * and restart every 300 ms for good, reading nothing from the other topics.
+   */
+  const resubscribe = async (why: string): Promise<void> => {
+    try {
+      await consumer.disconnect(); // waits for the batches in progress; commits only what Rockset acknowledged
       if (stopping.signal.aborted) return;
-      log.info({ topics: added, topicPattern: config.kafka.topicPattern }, 'new topics match kafka.topicPattern: rejoining the group with them');
-      try {
-        await consumer.stop(); // waits for the batches in progress; commits only what Rockset acknowledged
-        if (stopping.signal.aborted) return;
-        await consumer.subscribe({ topics: [pattern], fromBeginning: config.kafka.fromBeginning });
-        await consumer.run(runConfig);
-      } catch (err) {
-        // A consumer left stopped would look healthy and read nothing: exit, and be restarted.
-        fail(new Error(`rejoining the group with the new topics failed: ${(err as Error).message}`));
-      }
-    }, (err) => log.warn({ error: (err as Error).message }, 'could not look for new topics matching kafka.topicPattern; trying again later'));
+      consumer = newConsumer();
+      await consumer.connect();
+      await consumer.subscribe({ topics: [pattern!], fromBeginning: config.kafka.fromBeginning });
+      await consumer.run(runConfig(consumer));
+    } catch (err) {
+      // A consumer left stopped would look healthy and read nothing: exit, and be restarted.
+      fail(new Error(`rejoining the group (${why}) failed: ${(err as Error).message}`));
+    }
+  };
+  if (topicWatch && pattern) {
+    // Kafka's own consumers re-match a pattern on every metadata refresh; this does the
+    // same every topicRefreshIntervalMs, and at once when the consumer trips over a topic
+    // that is gone.
+    topicWatch.every(config.kafka.topicRefreshIntervalMs, async ({ added, removed }) => {
+      if (stopping.signal.aborted) return;
+      if (added.length) log.info({ topics: added, topicPattern: config.kafka.topicPattern }, 'new topics match kafka.topicPattern: rejoining the group with them');
+      if (removed.length) log.warn({ topics: removed, topicPattern: config.kafka.topicPattern }, 'topics that matched kafka.topicPattern no longer exist: rejoining the group without them');
+      await resubscribe(added.length ? 'new topics' : 'deleted topics');
+    }, (err) => log.warn({ error: (err as Error).message }, 'could not look for topics matching kafka.topicPattern; trying again later'));
   }
   log.info({ httpPort: http.port, topics: config.kafka.topics ?? config.kafka.topicPattern, groupId: config.kafka.groupId, rockset: config.rockset.apiServer, workspace: config.rockset.workspace }, 'sink started');
   return {
@@ -276,32 +325,54 @@ function decoding(config: SinkConfig, registry: RegistryDecoder | undefined): { 
   return { mapOptions, prepare };
 }
 
-/** The topics that match a pattern now, and a periodic check for new ones. */
+/** The topics that match a pattern now, and checks for new and deleted ones: periodic, or soon when asked. */
 async function watchTopics(kafka: Kafka, pattern: RegExp, log: Logger) {
   const admin = kafka.admin();
   await admin.connect();
   const matching = async () => new Set((await admin.listTopics()).filter((t) => pattern.test(t)));
   let known = await matching();
   log.info({ topics: [...known].sort() }, 'topics matching kafka.topicPattern');
+  let onChange: ((change: { added: string[]; removed: string[] }) => Promise<void>) | undefined;
+  let onError: (err: unknown) => void = () => undefined;
   let timer: ReturnType<typeof setInterval> | undefined;
+  let soon: ReturnType<typeof setTimeout> | undefined;
+  let closed = false;
+  let lastAt = 0;
+  // Checks run one after the other, never two at once.
   let running: Promise<void> = Promise.resolve();
+  const check = () => {
+    running = running.then(async () => {
+      if (closed || !onChange) return;
+      lastAt = Date.now();
+      try {
+        const now = await matching();
+        const added = [...now].filter((t) => !known.has(t)).sort();
+        const removed = [...known].filter((t) => !now.has(t)).sort();
+        known = now;
+        if (added.length || removed.length) await onChange({ added, removed });
+      } catch (err) {
+        onError(err);
+      }
+    });
+  };
   return {
-    every(ms: number, onNew: (added: string[]) => Promise<void>, onError: (err: unknown) => void): void {
-      timer = setInterval(() => {
-        running = running.then(async () => {
-          try {
-            const now = await matching();
-            const added = [...now].filter((t) => !known.has(t)).sort();
-            known = now;
-            if (added.length) await onNew(added);
-          } catch (err) {
-            onError(err);
-          }
-        });
-      }, ms);
+    every(ms: number, change: typeof onChange & {}, error: (err: unknown) => void): void {
+      onChange = change;
+      onError = error;
+      timer = setInterval(check, ms);
+    },
+    /** A check within a second (at most one a second, however often this is called). */
+    checkSoon(): void {
+      if (closed || soon !== undefined) return;
+      soon = setTimeout(() => {
+        soon = undefined;
+        check();
+      }, Math.max(0, 1000 - (Date.now() - lastAt)));
     },
     async close(): Promise<void> {
+      closed = true;
       clearInterval(timer);
+      clearTimeout(soon);
       await running;
       await admin.disconnect().catch(() => undefined);
     },

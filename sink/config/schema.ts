@@ -24,7 +24,7 @@ export const KafkaSchema = Type.Object(
     groupId: Type.String({ minLength: 1, description: 'Consumer group; offsets are committed under it' }),
     topics: Type.Optional(Type.Array(Name('topic'), { minItems: 1, uniqueItems: true })),
     topicPattern: Type.Optional(Type.String({ minLength: 1, description: 'JavaScript regular expression matched against topic names; topics created later are picked up (see topicRefreshIntervalMs)' })),
-    topicRefreshIntervalMs: Type.Integer({ minimum: 1000, maximum: 86_400_000, default: 300_000, description: 'With topicPattern: how often the sink looks for new matching topics (and rejoins the group with them), like Kafka\'s metadata.max.age.ms' }),
+    topicRefreshIntervalMs: Type.Integer({ minimum: 1000, maximum: 86_400_000, default: 300_000, description: 'With topicPattern: how often the sink looks for new and deleted matching topics (and rejoins the group with the topics that match), like Kafka\'s metadata.max.age.ms' }),
     fromBeginning: Type.Boolean({ default: true, description: 'Where a group without committed offsets starts' }),
     ssl: Type.Boolean({ default: false }),
     sasl: Type.Optional(SaslSchema),

@@ -250,3 +250,59 @@ test('topicPattern: a topic created while the sink runs is found, rejoined with 
   assert.deepEqual((await emu.admin.docs(WS, 'events')).map((d) => d._id).sort(), ['a1', 'a2', 'b1', 'b2']);
   assert.equal(await stopSink(sink), 0);
 });
+
+test('topicPattern: a matching topic deleted while the sink runs is dropped; the other topics keep flowing', async (t) => {
+  const k = await testKafka();
+  const emu = await withEmulator();
+  t.after(() => emu.close());
+  const family = `patdel-${Math.random().toString(36).slice(2, 8)}`;
+  const kept = await k.createTopic(`${family}-a`);
+  const doomed = await k.createTopic(`${family}-b`);
+  await produce(k, kept, [{ key: 'a1', value: '{"n":1}' }]);
+  await produce(k, doomed, [{ key: 'b1', value: '{"n":2}' }]);
+  const config = sinkConfig(k, emu.url, [kept], { kafka: { topics: undefined, topicPattern: `^${family}-`, topicRefreshIntervalMs: 1000 } });
+  const sink = startSinkProcess(config);
+  t.after(() => stopSink(sink));
+  await waitForCount(emu, 2, 'events', 60_000, sink);
+  const admin = k.kafka.admin();
+  await admin.connect();
+  try {
+    await admin.deleteTopics({ topics: [doomed] });
+  } finally {
+    await admin.disconnect();
+  }
+  await waitFor('the sink to drop the deleted topic', async () => sink.lines.some((l) => l.includes('no longer exist') && l.includes(doomed)), { timeoutMs: 30_000 });
+  await produce(k, kept, [{ key: 'a2', value: '{"n":3}' }]);
+  await waitForCount(emu, 3, 'events', 60_000, sink);
+  // Some seconds later it still runs, and the consumer no longer restarts over the missing topic.
+  const restarts = () => sink.lines.filter((l) => l.includes('hit a retriable error and restarts')).length;
+  const before = restarts();
+  await new Promise((r) => setTimeout(r, 3000));
+  assert.equal(sink.child.exitCode, null, 'the sink still runs');
+  assert.equal(restarts(), before, 'no consumer restarts once the deleted topic is dropped');
+  assert.deepEqual((await emu.admin.docs(WS, 'events')).map((d) => d._id).sort(), ['a1', 'a2', 'b1']);
+  assert.equal(await stopSink(sink), 0);
+});
+
+test('kafka.topics: a listed topic deleted while the sink runs stops it, naming the topic and the fix', async (t) => {
+  const k = await testKafka();
+  const emu = await withEmulator();
+  t.after(() => emu.close());
+  const topic = await k.createTopic('listed-deleted');
+  await produce(k, topic, [{ key: 'x1', value: '{"n":1}' }]);
+  const termination = path.join(os.tmpdir(), `termination-${process.pid}-${Date.now()}`);
+  t.after(() => fs.rmSync(termination, { force: true }));
+  const sink = startSinkProcess(sinkConfig(k, emu.url, [topic]), { ROCKSET_API_KEY: API_KEY, TERMINATION_MESSAGE_PATH: termination });
+  t.after(() => stopSink(sink));
+  await waitForCount(emu, 1, 'events', 60_000, sink);
+  const admin = k.kafka.admin();
+  await admin.connect();
+  try {
+    await admin.deleteTopics({ topics: [topic] });
+  } finally {
+    await admin.disconnect();
+  }
+  const code = await sink.exited;
+  assert.equal(code, 1, 'the sink stops instead of restarting its consumer for good');
+  assert.equal(fs.readFileSync(termination, 'utf8'), `TopicNotFound: kafka.topics names "${topic}", which the cluster no longer has (deleted?). Recreate it, or remove it from kafka.topics (or use kafka.topicPattern, which follows deleted and new topics)`);
+});
