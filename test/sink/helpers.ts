@@ -90,6 +90,16 @@ export async function produce(k: TestKafka, topic: string, messages: { key?: str
   }
 }
 
+export async function deleteTopic(k: TestKafka, topic: string): Promise<void> {
+  const admin = k.kafka.admin();
+  await admin.connect();
+  try {
+    await admin.deleteTopics({ topics: [topic] });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 export async function stopSink(sink: SinkProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
   if (sink.child.exitCode !== null) return sink.child.exitCode;
   sink.kill(signal);

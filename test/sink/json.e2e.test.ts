@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import assert from 'node:assert/strict';
 import { DLQ_HEADERS } from '../../sink/dlq.ts';
-import { API_KEY, WS, committedOffsets, produce, sinkConfig, startSinkProcess, stopSink, testKafka, waitForCount, withEmulator } from './helpers.ts';
+import { API_KEY, WS, committedOffsets, deleteTopic, produce, sinkConfig, startSinkProcess, stopSink, testKafka, waitForCount, withEmulator } from './helpers.ts';
 import { waitFor } from '../harness/ports.ts';
 
 test('keyed and unkeyed records land with the right _id and _event_time', async (t) => {
@@ -264,13 +264,7 @@ test('topicPattern: a matching topic deleted while the sink runs is dropped; the
   const sink = startSinkProcess(config);
   t.after(() => stopSink(sink));
   await waitForCount(emu, 2, 'events', 60_000, sink);
-  const admin = k.kafka.admin();
-  await admin.connect();
-  try {
-    await admin.deleteTopics({ topics: [doomed] });
-  } finally {
-    await admin.disconnect();
-  }
+  await deleteTopic(k, doomed);
   await waitFor('the sink to drop the deleted topic', async () => sink.lines.some((l) => l.includes('no longer exist') && l.includes(doomed)), { timeoutMs: 30_000 });
   await produce(k, kept, [{ key: 'a2', value: '{"n":3}' }]);
   await waitForCount(emu, 3, 'events', 60_000, sink);
@@ -295,13 +289,7 @@ test('kafka.topics: a listed topic deleted while the sink runs stops it, naming 
   const sink = startSinkProcess(sinkConfig(k, emu.url, [topic]), { ROCKSET_API_KEY: API_KEY, TERMINATION_MESSAGE_PATH: termination });
   t.after(() => stopSink(sink));
   await waitForCount(emu, 1, 'events', 60_000, sink);
-  const admin = k.kafka.admin();
-  await admin.connect();
-  try {
-    await admin.deleteTopics({ topics: [topic] });
-  } finally {
-    await admin.disconnect();
-  }
+  await deleteTopic(k, topic);
   const code = await sink.exited;
   assert.equal(code, 1, 'the sink stops instead of restarting its consumer for good');
   assert.equal(fs.readFileSync(termination, 'utf8'), `TopicNotFound: kafka.topics names "${topic}", which the cluster no longer has (deleted?). Recreate it, or remove it from kafka.topics (or use kafka.topicPattern, which follows deleted and new topics)`);
