@@ -17,6 +17,8 @@ export function createMetrics() {
     retries: new Counter({ name: 'rockset_sink_retries_total', help: 'Write retries by cause', labelNames: ['cause'], registers: r }),
     splits: new Counter({ name: 'rockset_sink_request_splits_total', help: 'Requests split after Rockset refused their size', registers: r }),
     inFlight: new Gauge({ name: 'rockset_sink_requests_in_flight', help: 'Write API requests in flight', registers: r }),
+    fetchedCompressedBytes: new Counter({ name: 'rockset_sink_fetched_compressed_bytes_total', help: 'Bytes of compressed record batches fetched (their ratio to the decompressed bytes is what a fetch costs in memory)', registers: r }),
+    fetchedDecompressedBytes: new Counter({ name: 'rockset_sink_fetched_decompressed_bytes_total', help: 'Bytes those compressed batches decompressed to', registers: r }),
     lag: new Gauge({ name: 'rockset_sink_partition_lag', help: 'Records between the committed offset and the high watermark', labelNames: ['topic', 'partition'], registers: r }),
   };
 }

@@ -2,11 +2,12 @@
 // Pipeline -> Rockset, dead letters to Kafka, metrics and probes over HTTP, and
 // an orderly stop. I/O lives here and in the modules it injects; the decisions
 // live in the pure modules.
+import fs from 'node:fs';
 import { Kafka, Partitioners, type Consumer, type ConsumerRunConfig, type Producer, type EachBatchPayload, type KafkaConfig } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { LoadedConfig } from './config/load.ts';
 import type { SinkConfig } from './config/schema.ts';
-import { createMetrics } from './metrics.ts';
+import { createMetrics, type SinkMetrics } from './metrics.ts';
 import { startHttp } from './http.ts';
 import { kafkaLogCreator } from './log.ts';
 import { RocksetClient } from './rockset/client.ts';
@@ -14,7 +15,8 @@ import { Pipeline } from './pipeline.ts';
 import { Semaphore } from './semaphore.ts';
 import { deadLetterWriter } from './dlq.ts';
 import { BatchAbandoned, FatalSinkError, membershipLost, topicOrPartitionUnknown } from './errors.ts';
-import { registerCompressionCodecs } from './kafka/codecs.ts';
+import { meterDecompression, registerCompressionCodecs } from './kafka/codecs.ts';
+import { fetchMemoryAdvice } from './kafka/fetch-memory.ts';
 import type { SinkRecord } from './record.ts';
 import type { RegistryDecoder, KeyFormat } from './decode/registry.ts';
 import { canonicalKey } from './decode/key.ts';
@@ -99,10 +101,13 @@ export async function startSink(loaded: LoadedConfig, log: Logger): Promise<Runn
     readUncommitted: false,
     allowAutoTopicCreation: false,
   };
+  let assignedPartitions = 0;
+  watchCompression(config, metrics, log, () => assignedPartitions);
   const newConsumer = (): Consumer => {
     const c = kafka.consumer(consumerOptions);
     c.on(c.events.GROUP_JOIN, (e) => {
       joined = true;
+      assignedPartitions = Object.values(e.payload.memberAssignment).reduce((n, ps) => n + ps.length, 0);
       log.info({ memberId: e.payload.memberId, assignment: e.payload.memberAssignment }, 'joined the consumer group');
     });
     c.on(c.events.CRASH, (e) => {
@@ -143,6 +148,7 @@ export async function startSink(loaded: LoadedConfig, log: Logger): Promise<Runn
       }
       await producer?.disconnect().catch(() => {});
       await client.close().catch(() => {});
+      meterDecompression(undefined);
       await http.close();
       clearTimeout(force);
       log.info({ exitCode: code }, 'sink stopped');
@@ -323,6 +329,49 @@ function decoding(config: SinkConfig, registry: RegistryDecoder | undefined): { 
   if (!registry || (value === 'json' && (key === 'string' || key === 'json'))) return { mapOptions };
   const prepare = (records: SinkRecord[]) => registry.prepare(records.flatMap((r) => [value === 'json' ? null : r.value, key === 'string' || key === 'json' ? null : r.key]));
   return { mapOptions, prepare };
+}
+
+/**
+ * Counts what compressed batches decompress to, and warns once, with the setting to
+ * change, when a full fetch would hold too much of the memory limit: the kubelet would
+ * otherwise OOM-kill the worker on every fetch, with nothing in its log to say why.
+ */
+function watchCompression(config: SinkConfig, metrics: SinkMetrics, log: Logger, partitions: () => number): void {
+  const limit = memoryLimitBytes();
+  let compressed = 0;
+  let decompressed = 0;
+  let warned = false;
+  meterDecompression((c, d) => {
+    metrics.fetchedCompressedBytes.inc(c);
+    metrics.fetchedDecompressedBytes.inc(d);
+    compressed += c;
+    decompressed += d;
+    if (warned || limit === undefined || decompressed < 1024 * 1024) return;
+    const ratio = decompressed / compressed;
+    const advice = fetchMemoryAdvice({ ratio, fetchMaxBytesPerPartition: config.kafka.fetchMaxBytesPerPartition, partitions: partitions(), memoryLimitBytes: limit });
+    if (advice === undefined) return;
+    warned = true;
+    log.warn({ compressionRatio: Number(ratio.toFixed(1)), memoryLimitBytes: limit }, advice);
+  });
+}
+
+/**
+ * The container's memory limit: MEMORY_LIMIT (bytes, as the operator renders it from
+ * the Downward API), else the cgroup's own (v2, then v1); undefined when there is none.
+ */
+function memoryLimitBytes(): number | undefined {
+  const fromEnv = Number(process.env.MEMORY_LIMIT);
+  if (Number.isFinite(fromEnv) && fromEnv > 0) return fromEnv;
+  for (const file of ['/sys/fs/cgroup/memory.max', '/sys/fs/cgroup/memory/memory.limit_in_bytes']) {
+    try {
+      const n = Number(fs.readFileSync(file, 'utf8').trim());
+      // v2 says "max" without a limit, v1 a number near 2^63
+      if (Number.isFinite(n) && n > 0 && n < 2 ** 60) return n;
+    } catch {
+      // not this cgroup version, or not in a container
+    }
+  }
+  return undefined;
 }
 
 /** The topics that match a pattern now, and checks for new and deleted ones: periodic, or soon when asked. */

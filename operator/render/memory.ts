@@ -53,6 +53,8 @@ export interface NodeMemory {
 export function nodeMemory(limitBytes: number | undefined): NodeMemory {
   const env = [{ name: 'MALLOC_ARENA_MAX', value: '2' }];
   if (limitBytes === undefined || limitBytes <= 0) return { flags: [], env };
+  // The sink compares what a fetch of compressed records decompresses to with it (sink/kafka/fetch-memory.ts).
+  env.push({ name: 'MEMORY_LIMIT', value: String(Math.round(limitBytes)) });
   const limitMib = limitBytes / 2 ** 20;
   const heap = Math.max(MIN_HEAP_MIB, Math.floor(limitMib * HEAP_SHARE));
   const flags = [`--max-old-space-size=${heap}`];

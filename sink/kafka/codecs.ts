@@ -19,6 +19,19 @@ interface KafkaJsCodec {
   decompress(data: Buffer): Promise<Buffer>;
 }
 
+/** Told the compressed and decompressed size of every batch kafkajs decompresses. */
+export type DecompressionMeter = (compressedBytes: number, decompressedBytes: number) => void;
+let meter: DecompressionMeter | undefined;
+
+/**
+ * Watches every batch decompressed in this process, whatever the codec (kafkajs's codec
+ * table is process-wide, so is this). Kafka's fetch limits count compressed bytes, and
+ * kafkajs decompresses a whole fetch at once: the ratio is what a fetch costs in memory.
+ */
+export function meterDecompression(m: DecompressionMeter | undefined): void {
+  meter = m;
+}
+
 // A broken payload must say which codec refused it: the sink treats the batch as broken.
 function codec(name: string, compress: Transform, decompress: Transform): () => KafkaJsCodec {
   const fail = (what: string, err: unknown): Error =>
@@ -32,11 +45,14 @@ function codec(name: string, compress: Transform, decompress: Transform): () => 
       }
     },
     async decompress(data) {
+      let out: Buffer;
       try {
-        return await decompress(data);
+        out = await decompress(data);
       } catch (err) {
         throw fail('decompression', err);
       }
+      meter?.(data.length, out.length);
+      return out;
     },
   };
   return () => impl;
@@ -229,6 +245,12 @@ function lz4DecodeBlock(src: Buffer, s: number, end: number, out: Buffer, d: num
 const zstdCompress = promisify(zlib.zstdCompress);
 const zstdDecompress = promisify(zlib.zstdDecompress);
 
+// ---- GZIP ------------------------------------------------------------------
+// What kafkajs's own gzip codec does (zlib.gzip / zlib.unzip), here so it is metered too.
+const gzipCompress = promisify(zlib.gzip);
+const gzipDecompress = promisify(zlib.unzip);
+
+const gzip = codec('gzip', (data) => gzipCompress(data), (data) => gzipDecompress(data));
 const snappy = codec('snappy', snappyCompress, snappyDecompress);
 const lz4 = codec('lz4', lz4Compress, lz4Decompress);
 const zstd = codec('zstd', (data) => zstdCompress(data), (data) => zstdDecompress(data));
@@ -237,8 +259,9 @@ const zstd = codec('zstd', (data) => zstdCompress(data), (data) => zstdDecompres
 // misses (Kafka itself is found, CompressionCodecs is not), hence the default import.
 const { CompressionCodecs, CompressionTypes } = kafkajs;
 
-/** Teaches kafkajs snappy, lz4 and zstd (both directions). Safe to call more than once. */
+/** Teaches kafkajs snappy, lz4 and zstd (both directions), and meters gzip. Safe to call more than once. */
 export function registerCompressionCodecs(): void {
+  CompressionCodecs[CompressionTypes.GZIP] = gzip;
   CompressionCodecs[CompressionTypes.Snappy] = snappy;
   CompressionCodecs[CompressionTypes.LZ4] = lz4;
   CompressionCodecs[CompressionTypes.ZSTD] = zstd;

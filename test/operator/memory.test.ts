@@ -33,9 +33,9 @@ describe('nodeMemory', () => {
     assert.deepEqual(nodeMemory(128 * 2 ** 20).flags, ['--max-old-space-size=96', '--max-semi-space-size=4']);
     assert.deepEqual(nodeMemory(4 * 2 ** 30).flags, ['--max-old-space-size=1638']);
   });
-  test('small limits fix glibc\'s mmap threshold, so freed fetch buffers go back to the system', () => {
-    assert.deepEqual(nodeMemory(512 * 2 ** 20).env, [{ name: 'MALLOC_ARENA_MAX', value: '2' }, { name: 'MALLOC_MMAP_THRESHOLD_', value: '131072' }]);
-    assert.deepEqual(nodeMemory(2 * 2 ** 30).env, [{ name: 'MALLOC_ARENA_MAX', value: '2' }]);
+  test('the limit is passed on; small limits fix glibc\'s mmap threshold, so freed fetch buffers go back to the system', () => {
+    assert.deepEqual(nodeMemory(512 * 2 ** 20).env, [{ name: 'MALLOC_ARENA_MAX', value: '2' }, { name: 'MEMORY_LIMIT', value: '536870912' }, { name: 'MALLOC_MMAP_THRESHOLD_', value: '131072' }]);
+    assert.deepEqual(nodeMemory(2 * 2 ** 30).env, [{ name: 'MALLOC_ARENA_MAX', value: '2' }, { name: 'MEMORY_LIMIT', value: '2147483648' }]);
   });
   test('the rendered worker runs node with the flags of its own limit', () => {
     const sink = sinkOf({ ...minimalSpec(), resources: { limits: { memory: '1Gi', cpu: '1' } } });

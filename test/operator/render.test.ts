@@ -85,7 +85,7 @@ describe('renderDeployment', () => {
     assert.equal(c.image, DEFAULT_IMAGE);
     // The default resources (512Mi limit) size the heap: 40% of it.
     assert.deepEqual(c.command, ['node', '--max-old-space-size=204', '--max-semi-space-size=4', '--disable-warning=TimeoutNegativeWarning', 'sink/main.js', '--config', '/etc/rockset-sink/config.json']);
-    assert.deepEqual(c.env, [{ name: 'MALLOC_ARENA_MAX', value: '2' }, { name: 'MALLOC_MMAP_THRESHOLD_', value: '131072' }]);
+    assert.deepEqual(c.env, [{ name: 'MALLOC_ARENA_MAX', value: '2' }, { name: 'MEMORY_LIMIT', value: '536870912' }, { name: 'MALLOC_MMAP_THRESHOLD_', value: '131072' }]);
     assert.deepEqual(c.ports, [{ name: 'metrics', containerPort: 9090, protocol: 'TCP' }]);
     assert.deepEqual((c.livenessProbe as Json).httpGet, { path: '/healthz', port: 'metrics' });
     assert.deepEqual((c.readinessProbe as Json).httpGet, { path: '/readyz', port: 'metrics' });
@@ -124,6 +124,7 @@ describe('renderDeployment', () => {
     assert.equal(c.image, 'registry.example.com/rockset-sink:dev');
     assert.deepEqual(c.env, [
       { name: 'MALLOC_ARENA_MAX', value: '2' },
+      { name: 'MEMORY_LIMIT', value: '536870912' },
       { name: 'MALLOC_MMAP_THRESHOLD_', value: '131072' },
       { name: 'NODE_EXTRA_CA_CERTS', value: '/var/run/secrets/rockset-sink/kafka-ca/ca.crt' },
     ]);

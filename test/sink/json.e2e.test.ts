@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import assert from 'node:assert/strict';
+import { CompressionTypes } from 'kafkajs';
 import { DLQ_HEADERS } from '../../sink/dlq.ts';
 import { API_KEY, WS, committedOffsets, deleteTopic, produce, sinkConfig, startSinkProcess, stopSink, testKafka, waitForCount, withEmulator } from './helpers.ts';
 import { waitFor } from '../harness/ports.ts';
@@ -293,4 +294,32 @@ test('kafka.topics: a listed topic deleted while the sink runs stops it, naming 
   const code = await sink.exited;
   assert.equal(code, 1, 'the sink stops instead of restarting its consumer for good');
   assert.equal(fs.readFileSync(termination, 'utf8'), `TopicNotFound: kafka.topics names "${topic}", which the cluster no longer has (deleted?). Recreate it, or remove it from kafka.topics (or use kafka.topicPattern, which follows deleted and new topics)`);
+});
+
+test('gzip records that would not fit the memory limit in one fetch: all written, and a warning names the fetch size to set', async (t) => {
+  const k = await testKafka();
+  const emu = await withEmulator();
+  t.after(() => emu.close());
+  const topic = await k.createTopic('gzip-ratio');
+  const producer = k.kafka.producer();
+  await producer.connect();
+  try {
+    const pad = 'abcdefgh'.repeat(120); // compresses far beyond 10x
+    await producer.send({ topic, compression: CompressionTypes.GZIP, messages: Array.from({ length: 2000 }, (_, i) => ({ key: `k${i}`, value: JSON.stringify({ i, pad }) })) });
+  } finally {
+    await producer.disconnect();
+  }
+  // 32 MiB: a 4 MiB fetch of these records would hold far more than 40% of it
+  const sink = startSinkProcess(sinkConfig(k, emu.url, [topic]), { ROCKSET_API_KEY: API_KEY, MEMORY_LIMIT: String(32 * 2 ** 20) });
+  t.after(() => stopSink(sink));
+  await waitForCount(emu, 2000, 'events', 60_000, sink);
+  const warnings = sink.lines.filter((l) => l.includes('records arrive compressed'));
+  assert.equal(warnings.length, 1, 'warned once');
+  assert.match(warnings[0]!, /against a memory limit of 32 MiB\. Set kafka\.fetchMaxBytesPerPartition to \d+ \(now 4194304\) or raise the memory limit/);
+  const started = sink.lines.map((l) => JSON.parse(l) as { msg?: string; httpPort?: number }).find((l) => l.msg === 'sink started');
+  const metrics = await (await fetch(`http://127.0.0.1:${started!.httpPort}/metrics`)).text();
+  const compressed = Number(/rockset_sink_fetched_compressed_bytes_total (\d+)/.exec(metrics)?.[1]);
+  const decompressed = Number(/rockset_sink_fetched_decompressed_bytes_total (\d+)/.exec(metrics)?.[1]);
+  assert.ok(compressed > 0 && decompressed > 10 * compressed, `compressed ${compressed}, decompressed ${decompressed}`);
+  assert.equal(await stopSink(sink), 0);
 });
