@@ -4,6 +4,7 @@ import { loadConfig } from './config/load.ts';
 import { ConfigError } from './config/validate.ts';
 import { createLogger } from './log.ts';
 import { startSink } from './sink.ts';
+import { FatalSinkError } from './errors.ts';
 import fs from 'node:fs';
 
 /**
@@ -54,5 +55,8 @@ try {
   setTimeout(() => process.exit(process.exitCode), 1000).unref();
 } catch (err) {
   log.fatal({ error: (err as Error).message }, 'the sink failed to start');
+  // The operator shows the reason in the sink's Ready condition (a broker that cannot be reached, a missing topic).
+  const reason = err instanceof FatalSinkError ? err.reason : (err as Error).name?.startsWith('KafkaJS') ? 'KafkaFailed' : 'StartFailed';
+  writeTerminationMessage(`${reason}: ${(err as Error).message}`);
   process.exit(1);
 }

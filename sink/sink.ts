@@ -171,18 +171,14 @@ export async function startSink(loaded: LoadedConfig, log: Logger): Promise<Runn
     if (checkingTopics || !listed) return;
     checkingTopics = true;
     void (async () => {
-      const admin = kafka.admin();
       try {
-        await admin.connect();
-        const existing = new Set(await admin.listTopics());
-        const gone = listed.filter((t) => !existing.has(t));
+        const gone = await absentTopics(kafka, listed);
         if (gone.length) {
-          fail(new FatalSinkError('TopicNotFound', `kafka.topics names ${gone.map((t) => JSON.stringify(t)).join(', ')}, which the cluster no longer has (deleted?). Recreate it, or remove it from kafka.topics (or use kafka.topicPattern, which follows deleted and new topics)`));
+          fail(new FatalSinkError('TopicNotFound', `kafka.topics names ${quoteList(gone)}, which the cluster no longer has (deleted?). Recreate it, or remove it from kafka.topics (or use kafka.topicPattern, which follows deleted and new topics)`));
         }
       } catch (err) {
         log.warn({ error: (err as Error).message }, 'could not check whether the topics in kafka.topics still exist');
       } finally {
-        await admin.disconnect().catch(() => undefined);
         checkingTopics = false;
       }
     })();
@@ -200,7 +196,13 @@ export async function startSink(loaded: LoadedConfig, log: Logger): Promise<Runn
   const pattern = config.kafka.topicPattern === undefined ? undefined : new RegExp(config.kafka.topicPattern);
   topicWatch = pattern ? await watchTopics(kafka, pattern, log) : undefined;
   const topics = config.kafka.topics ?? [pattern!];
-  await consumer.subscribe({ topics, fromBeginning: config.kafka.fromBeginning });
+  try {
+    await consumer.subscribe({ topics, fromBeginning: config.kafka.fromBeginning });
+  } catch (err) {
+    const gone = config.kafka.topics && topicOrPartitionUnknown(err) ? await absentTopics(kafka, config.kafka.topics) : [];
+    if (gone.length) throw new FatalSinkError('TopicNotFound', `kafka.topics names ${quoteList(gone)}, which the cluster does not have. Create it, or fix kafka.topics (or use kafka.topicPattern)`);
+    throw err;
+  }
   const runConfig = (c: Consumer): ConsumerRunConfig => ({
     autoCommit: false,
     eachBatchAutoResolve: false,
@@ -427,6 +429,20 @@ async function watchTopics(kafka: Kafka, pattern: RegExp, log: Logger) {
     },
   };
 }
+
+/** Those of `topics` the cluster does not have. */
+async function absentTopics(kafka: Kafka, topics: readonly string[]): Promise<string[]> {
+  const admin = kafka.admin();
+  try {
+    await admin.connect();
+    const existing = new Set(await admin.listTopics());
+    return topics.filter((t) => !existing.has(t));
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
+}
+
+const quoteList = (names: readonly string[]) => names.map((n) => JSON.stringify(n)).join(', ');
 
 async function ensureTopic(kafka: Kafka, topic: string, log: Logger): Promise<void> {
   const admin = kafka.admin();

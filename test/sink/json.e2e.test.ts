@@ -323,3 +323,17 @@ test('gzip records that would not fit the memory limit in one fetch: all written
   assert.ok(compressed > 0 && decompressed > 10 * compressed, `compressed ${compressed}, decompressed ${decompressed}`);
   assert.equal(await stopSink(sink), 0);
 });
+
+test('kafka.topics: a topic the cluster does not have stops the start, naming the topic and the fix', async (t) => {
+  const k = await testKafka();
+  const emu = await withEmulator();
+  t.after(() => emu.close());
+  const topic = `never-created-${Math.random().toString(36).slice(2, 8)}`;
+  const termination = path.join(os.tmpdir(), `termination-${process.pid}-${Date.now()}`);
+  t.after(() => fs.rmSync(termination, { force: true }));
+  const sink = startSinkProcess(sinkConfig(k, emu.url, [topic]), { ROCKSET_API_KEY: API_KEY, TERMINATION_MESSAGE_PATH: termination });
+  t.after(() => stopSink(sink));
+  const code = await sink.exited;
+  assert.equal(code, 1);
+  assert.equal(fs.readFileSync(termination, 'utf8'), `TopicNotFound: kafka.topics names "${topic}", which the cluster does not have. Create it, or fix kafka.topics (or use kafka.topicPattern)`);
+});
