@@ -50,11 +50,22 @@ export interface PartitionBatch {
   highWatermark: string;
   commit(nextOffset: string): Promise<void>;
   heartbeat(): Promise<void>;
+  /** performance.now() of this member's last heartbeat (or join) the coordinator accepted. */
+  lastHeartbeatAt(): number;
   /** False once the partition is revoked or the consumer stops. */
   isActive(): boolean;
 }
 
 const next = (offset: string) => (BigInt(offset) + 1n).toString();
+
+/** One batch in progress: its partition, and what ends its waits. */
+interface BatchContext {
+  b: PartitionBatch;
+  /** Aborted when the sink stops or this member may no longer own the partition. */
+  signal: AbortSignal;
+  /** Marks the batch's membership as lost (why), which wakes its waits. */
+  fence(why: string | undefined): void;
+}
 
 async function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
   if (signal.aborted) return;
@@ -88,19 +99,24 @@ export class Pipeline {
     // acknowledged, leave the rest for whoever owns the partition next. Writing the
     // whole fetched batch first would hold the rebalance up for every other worker.
     let membership: string | undefined;
+    // Aborted once this member may no longer own the partition: wakes a retry backoff at
+    // once, so a rebalance never waits for a sleeping worker (a Retry-After can be long).
+    const fenced = new AbortController();
+    const lose = (why: string | undefined) => {
+      if (why === undefined || membership !== undefined) return;
+      membership = why;
+      fenced.abort();
+    };
     const b: PartitionBatch = { ...input, isActive: () => membership === undefined && input.isActive() };
-    const labels = { topic: b.topic, partition: String(b.partition) };
     metrics.recordsConsumed.inc({ topic: b.topic }, b.records.length);
     const byOffset = new Map(b.records.map((r) => [r.offset, r]));
-    const heartbeats = setInterval(
-      () =>
-        input.heartbeat().catch((err: unknown) => {
-          membership ??= membershipLost(err);
-        }),
-      Math.max(500, config.kafka.heartbeatIntervalMs),
-    );
+    const heartbeats = setInterval(() => {
+      lose(this.#sessionExpired(input));
+      input.heartbeat().catch((err: unknown) => lose(membershipLost(err)));
+    }, Math.max(500, config.kafka.heartbeatIntervalMs));
+    const ctx: BatchContext = { b, signal: AbortSignal.any([this.#d.stopping, fenced.signal]), fence: (err) => lose(err) };
     try {
-      await this.#prepare(b);
+      await this.#prepare(ctx);
       const actions = b.records.map((r) => mapRecord(r, this.#d.mapOptions));
       let end = next(b.lastOffset);
       let stopAt: Extract<Action, { kind: 'bad' }> | undefined;
@@ -119,7 +135,7 @@ export class Pipeline {
       for (let i = 0; i < requests.length; i++) {
         if (!b.isActive()) throw new BatchAbandoned(membership ? `the group is rebalancing (${membership})` : 'partition revoked');
         const req = requests[i]!;
-        const rejected = await this.#writeUntilAcknowledged(req, b, byOffset);
+        const rejected = await this.#writeUntilAcknowledged(req, ctx, byOffset);
         if (rejected.length) {
           if (config.errors.tolerance === 'none') {
             const first = rejected[0]!;
@@ -131,13 +147,11 @@ export class Pipeline {
         metrics.recordsWritten.inc({ topic: b.topic }, req.actions.length - rejected.length);
         const upTo = requests[i + 1]?.actions[0]?.offset ?? end;
         await b.commit(upTo);
-        metrics.lag.set(labels, Math.max(0, Number(BigInt(b.highWatermark) - BigInt(upTo))));
       }
       if (requests.length === 0) {
         // nothing to write (skips, dead letters, filtered transaction markers): still move past them
         if (!b.isActive()) throw new BatchAbandoned(membership ? `the group is rebalancing (${membership})` : 'partition revoked');
         await b.commit(end);
-        metrics.lag.set(labels, Math.max(0, Number(BigInt(b.highWatermark) - BigInt(end))));
       }
       if (stopAt) {
         throw new FatalSinkError('BadRecord', `bad record at ${b.topic}/${b.partition}@${stopAt.offset} (${stopAt.stage}): ${stopAt.message}. With errors.tolerance=none the sink stops without committing past it; fix the record's producer, or set errors.tolerance=all with errors.deadLetterTopic to route bad records there`);
@@ -153,7 +167,42 @@ export class Pipeline {
     }
   }
 
-  async #prepare(b: PartitionBatch): Promise<void> {
+  /**
+   * Why this member may have lost the group, judged by the clock alone: the coordinator
+   * expels a member whose last heartbeat is older than the session timeout, and a process
+   * that was frozen (SIGSTOP, a long GC pause, a throttled container) learns it only when
+   * its next request fails. Until then it must not write: the new owner may already have
+   * written newer versions of the same documents.
+   */
+  #sessionExpired(b: PartitionBatch): string | undefined {
+    const silentMs = performance.now() - b.lastHeartbeatAt();
+    const sessionMs = this.#d.config.kafka.sessionTimeoutMs;
+    return silentMs > sessionMs ? `no heartbeat accepted for ${Math.round(silentMs)} ms, more than kafka.sessionTimeoutMs (${sessionMs}): the group has expelled this member` : undefined;
+  }
+
+  /**
+   * Proves the partition is still ours right before a send: the clock check, then a
+   * heartbeat that must succeed (kafkajs sends one only once its interval has passed since
+   * the last accepted one, so this costs nothing in a steady stream). Failing closed: any
+   * heartbeat error abandons the batch uncommitted; whoever owns the partition next
+   * writes it again.
+   */
+  async #ensureMember(ctx: BatchContext): Promise<void> {
+    const { b } = ctx;
+    ctx.fence(this.#sessionExpired(b));
+    if (b.isActive()) {
+      try {
+        await b.heartbeat();
+      } catch (err) {
+        ctx.fence(membershipLost(err) ?? `heartbeat failed: ${(err as Error).message}`);
+      }
+    }
+    if (this.#d.stopping.aborted) throw new BatchAbandoned('the sink is stopping');
+    if (!b.isActive()) throw new BatchAbandoned('partition revoked or the group is rebalancing');
+  }
+
+  async #prepare(ctx: BatchContext): Promise<void> {
+    const { b } = ctx;
     const { prepare, stopping } = this.#d;
     if (!prepare) return;
     for (let attempt = 1; ; attempt++) {
@@ -164,7 +213,7 @@ export class Pipeline {
         return;
       } catch (err) {
         if ((err as Error).name !== 'RegistryUnavailable') throw err;
-        await this.#backoff(attempt, 'schema-registry', (err as Error).message, b, undefined, false);
+        await this.#backoff(attempt, 'schema-registry', (err as Error).message, ctx, undefined, false);
       }
     }
   }
@@ -184,7 +233,8 @@ export class Pipeline {
    * the records Rockset rejected for good (per-document ERRORs that no retry
    * fixes, or a single document too large for any request).
    */
-  async #writeUntilAcknowledged(first: WriteRequest, b: PartitionBatch, byOffset: Map<string, SinkRecord>): Promise<DeadLetter[]> {
+  async #writeUntilAcknowledged(first: WriteRequest, ctx: BatchContext, byOffset: Map<string, SinkRecord>): Promise<DeadLetter[]> {
+    const { b } = ctx;
     const { config, metrics, permits, stopping, log } = this.#d;
     const rejected: DeadLetter[] = [];
     const record = (a: WriteAction) => byOffset.get(a.offset)!;
@@ -200,9 +250,17 @@ export class Pipeline {
         continue;
       }
       await permits.acquire();
+      let outcome: WriteOutcome;
+      try {
+        // Every send follows a wait (the previous request, a backoff, a permit, the
+        // registry): the process may have been frozen through it.
+        await this.#ensureMember(ctx);
+      } catch (err) {
+        permits.release();
+        throw err;
+      }
       metrics.inFlight.inc();
       const started = performance.now();
-      let outcome: WriteOutcome;
       try {
         outcome = await this.#d.write(req, stopping);
       } finally {
@@ -226,7 +284,7 @@ export class Pipeline {
           // the failed documents could put an older version over a newer one.
           const rest = req.actions.slice(firstRetriable);
           pending.unshift({ ...req, actions: rest, bytes: req.bytes });
-          await this.#backoff(++attempt, 'document-error', outcome.results[firstRetriable]!.error?.message ?? 'retriable document error', b);
+          await this.#backoff(++attempt, 'document-error', outcome.results[firstRetriable]!.error?.message ?? 'retriable document error', ctx);
         } else {
           attempt = 0;
         }
@@ -248,13 +306,14 @@ export class Pipeline {
         const reason = outcome.status === 401 || outcome.status === 403 ? 'AuthFailed' : outcome.status === 404 ? 'CollectionNotFound' : 'WriteRejected';
         throw new FatalSinkError(reason, `Rockset refused a write to ${config.rockset.workspace}.${req.collection}: ${outcome.message}`);
       }
-      await this.#backoff(++attempt, outcome.cause, outcome.message, b, outcome.afterMs);
+      await this.#backoff(++attempt, outcome.cause, outcome.message, ctx, outcome.afterMs);
     }
     return rejected;
   }
 
-  async #backoff(attempt: number, cause: string, message: string, b: PartitionBatch, afterMs?: number, limited = true): Promise<void> {
-    const { config, metrics, log, stopping } = this.#d;
+  async #backoff(attempt: number, cause: string, message: string, ctx: BatchContext, afterMs?: number, limited = true): Promise<void> {
+    const { b } = ctx;
+    const { config, metrics, log } = this.#d;
     metrics.retries.inc({ cause });
     // An unreachable registry is waited out however long it takes: giving up would only restart the sink into the same wait.
     if (limited && config.retry.maxRetries >= 0 && attempt > config.retry.maxRetries) {
@@ -262,7 +321,10 @@ export class Pipeline {
     }
     const wait = backoffMs(attempt - 1, config.retry, this.#random, afterMs);
     log.warn({ topic: b.topic, partition: b.partition, attempt, cause, waitMs: wait, reason: message }, cause === 'schema-registry' ? 'schema registry unavailable; retrying' : 'write failed; retrying');
-    // The heartbeat interval keeps running while we wait, so a long outage does not cost the group membership.
-    await this.#sleep(wait, stopping);
+    // The heartbeat interval keeps running while we wait, so a long outage does not cost the
+    // group membership; a rebalance or an expulsion ends the wait at once.
+    await this.#sleep(wait, ctx.signal);
+    if (this.#d.stopping.aborted) throw new BatchAbandoned('the sink is stopping');
+    if (!b.isActive()) throw new BatchAbandoned('left the retry wait: the partition was revoked or this member left the group');
   }
 }

@@ -17,6 +17,8 @@ import { deadLetterWriter } from './dlq.ts';
 import { BatchAbandoned, FatalSinkError, membershipLost, topicOrPartitionUnknown } from './errors.ts';
 import { meterDecompression, registerCompressionCodecs } from './kafka/codecs.ts';
 import { fetchMemoryAdvice } from './kafka/fetch-memory.ts';
+import { PartitionLag } from './kafka/lag.ts';
+import { CommitQueue } from './kafka/commits.ts';
 import type { SinkRecord } from './record.ts';
 import type { RegistryDecoder, KeyFormat } from './decode/registry.ts';
 import { canonicalKey } from './decode/key.ts';
@@ -25,6 +27,8 @@ import type { MapOptions } from './map.ts';
 
 /** Partitions worked on at once, at least: one fetch usually brings batches for all of a member's partitions. */
 const PARTITION_WORKERS = 16;
+/** How old a partition's high watermark may get (no fetch brought it: idle, or its batch waits on Rockset) before it is asked for. */
+const LAG_REFRESH_MS = 10_000;
 
 export interface RunningSink {
   /** Port of /metrics, /healthz, /readyz. */
@@ -103,12 +107,45 @@ export async function startSink(loaded: LoadedConfig, log: Logger): Promise<Runn
   };
   let assignedPartitions = 0;
   watchCompression(config, metrics, log, () => assignedPartitions);
+  const lag = new PartitionLag(metrics.lag);
+  // When the coordinator last confirmed this member (a join or an accepted heartbeat), on
+  // the monotonic clock: a frozen process finds it old when it wakes, and writes nothing.
+  let lastHeartbeatAt = performance.now();
+  const commits = new CommitQueue();
+  const lagRefresh = refreshLag(kafka, config.kafka.groupId, lag, log);
   const newConsumer = (): Consumer => {
     const c = kafka.consumer(consumerOptions);
     c.on(c.events.GROUP_JOIN, (e) => {
       joined = true;
+      lastHeartbeatAt = performance.now();
+      commits.rejoined();
       assignedPartitions = Object.values(e.payload.memberAssignment).reduce((n, ps) => n + ps.length, 0);
+      lag.assigned(e.payload.memberAssignment);
+      lagRefresh.soon();
       log.info({ memberId: e.payload.memberId, assignment: e.payload.memberAssignment }, 'joined the consumer group');
+    });
+    c.on(c.events.HEARTBEAT, () => {
+      lastHeartbeatAt = performance.now();
+    });
+    c.on(c.events.START_BATCH_PROCESS, (e) => {
+      lag.highWatermark(e.payload.topic, e.payload.partition, e.payload.highWatermark);
+      lag.fetchedFrom(e.payload.topic, e.payload.partition, e.payload.firstOffset);
+    });
+    c.on(c.events.END_BATCH_PROCESS, (e) => {
+      // A fetch of nothing but records kafkajs filtered (an aborted transaction, control
+      // markers) never reaches eachBatch: kafkajs moves its position past them, but with
+      // autoCommit off nobody commits that, and a topic whose last transaction aborted
+      // would show lag for good. Everything before it is committed (eachBatch resolves
+      // only what it committed), so committing past the filtered range is safe.
+      const { topic, partition, batchSize, lastOffset } = e.payload;
+      if (batchSize !== 0 || stopping.signal.aborted || c !== consumer) return;
+      const nextOffset = (BigInt(lastOffset) + 1n).toString();
+      commits
+        .commit(topic, partition, nextOffset, () => c.commitOffsets([{ topic, partition, offset: nextOffset }]))
+        .then(
+          (done) => done && lag.committed(topic, partition, nextOffset),
+          (err: unknown) => log.info({ topic, partition, offset: nextOffset, error: (err as Error).message }, 'could not commit past filtered records (aborted transactions, markers); the next commit will'),
+        );
     });
     c.on(c.events.CRASH, (e) => {
       if (!e.payload.restart) return fail(e.payload.error);
@@ -116,7 +153,9 @@ export async function startSink(loaded: LoadedConfig, log: Logger): Promise<Runn
       if (topicOrPartitionUnknown(e.payload.error)) topicMissing();
     });
     c.on(c.events.STOP, () => {
-      if (c === consumer) joined = false;
+      if (c !== consumer) return;
+      joined = false;
+      lag.clear();
     });
     return c;
   };
@@ -141,6 +180,7 @@ export async function startSink(loaded: LoadedConfig, log: Logger): Promise<Runn
       }, config.shutdownTimeoutMs);
       force.unref();
       await topicWatch?.close();
+      await lagRefresh.close();
       try {
         await consumer.disconnect(); // waits for the running eachBatch calls
       } catch (err) {
@@ -231,10 +271,12 @@ export async function startSink(loaded: LoadedConfig, log: Logger): Promise<Runn
           lastOffset: batch.lastOffset(),
           highWatermark: batch.highWatermark,
           heartbeat,
+          lastHeartbeatAt: () => lastHeartbeatAt,
           isActive: () => isRunning() && !isStale() && !stopping.signal.aborted,
           commit: async (nextOffset) => {
             try {
-              await c.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: nextOffset }]);
+              await commits.commit(batch.topic, batch.partition, nextOffset, () => c.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: nextOffset }]));
+              lag.committed(batch.topic, batch.partition, nextOffset);
             } catch (err) {
               // Expelled from the group (a long pause) or a rebalance under way: this member
               // may no longer commit. The batch is left uncommitted (its writes are idempotent
@@ -426,6 +468,56 @@ async function watchTopics(kafka: Kafka, pattern: RegExp, log: Logger) {
       clearTimeout(soon);
       await running;
       await admin.disconnect().catch(() => undefined);
+    },
+  };
+}
+
+/**
+ * Asks the broker for high watermarks no fetch brought lately, and for the group's
+ * committed offsets of newly assigned partitions, every LAG_REFRESH_MS at most; one
+ * admin connection, opened on first use.
+ */
+function refreshLag(kafka: Kafka, groupId: string, lag: PartitionLag, log: Logger) {
+  let admin: ReturnType<Kafka['admin']> | undefined;
+  let running: Promise<void> | undefined;
+  let closed = false;
+  let soonTimer: ReturnType<typeof setTimeout> | undefined;
+  const once = async () => {
+    const { watermarks, committed } = lag.stale(LAG_REFRESH_MS);
+    if (closed || (watermarks.length === 0 && committed.length === 0)) return;
+    if (!admin) {
+      admin = kafka.admin();
+      await admin.connect();
+    }
+    for (const topic of new Set(watermarks.map((p) => p.topic))) {
+      for (const o of await admin.fetchTopicOffsets(topic)) lag.highWatermark(topic, o.partition, o.high);
+    }
+    const topics = [...new Set(committed.map((p) => p.topic))];
+    if (topics.length) {
+      for (const t of await admin.fetchOffsets({ groupId, topics })) for (const p of t.partitions) lag.committed(t.topic, p.partition, p.offset);
+    }
+  };
+  const tick = () => {
+    if (closed || running) return;
+    running = once()
+      .catch((err: unknown) => log.debug({ error: (err as Error).message }, 'could not read watermarks or committed offsets for rockset_sink_partition_lag'))
+      .finally(() => (running = undefined));
+  };
+  const timer = setInterval(tick, LAG_REFRESH_MS);
+  timer.unref();
+  return {
+    /** After a join: the committed offsets of the new assignment, without waiting for the interval. */
+    soon(): void {
+      clearTimeout(soonTimer);
+      soonTimer = setTimeout(tick, 200);
+      soonTimer.unref();
+    },
+    async close(): Promise<void> {
+      closed = true;
+      clearInterval(timer);
+      clearTimeout(soonTimer);
+      await running;
+      await admin?.disconnect().catch(() => undefined);
     },
   };
 }

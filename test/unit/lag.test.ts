@@ -1,0 +1,98 @@
+// rockset_sink_partition_lag follows the committed offset and the high watermark
+// of the partitions the member owns now; commits of a partition never go backwards.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { Gauge, Registry } from 'prom-client';
+import { PartitionLag } from '../../sink/kafka/lag.ts';
+import { CommitQueue } from '../../sink/kafka/commits.ts';
+
+async function series(registry: Registry): Promise<Record<string, number>> {
+  const m = await registry.getSingleMetric('lag')!.get();
+  return Object.fromEntries(m.values.map((v) => [`${v.labels.topic}/${v.labels.partition}`, v.value]));
+}
+
+function tracker() {
+  const registry = new Registry();
+  const gauge = new Gauge({ name: 'lag', help: 'h', labelNames: ['topic', 'partition'] as const, registers: [registry] });
+  let now = 0;
+  const lag = new PartitionLag(gauge, () => now);
+  return { lag, registry, advance: (ms: number) => (now += ms) };
+}
+
+test('lag is the high watermark minus the committed offset, and moves with fetches before any commit', async () => {
+  const { lag, registry } = tracker();
+  lag.assigned({ orders: [0, 1] });
+  assert.deepEqual(await series(registry), {}, 'nothing known yet: no series');
+  lag.highWatermark('orders', 0, '100');
+  lag.fetchedFrom('orders', 0, '40');
+  assert.deepEqual(await series(registry), { 'orders/0': 60 });
+  // a Rockset outage: no commit, but the partition keeps growing
+  lag.highWatermark('orders', 0, '250');
+  assert.deepEqual(await series(registry), { 'orders/0': 210 });
+  lag.committed('orders', 0, '250');
+  assert.deepEqual(await series(registry), { 'orders/0': 0 });
+  // a later fetch position does not override what was committed
+  lag.fetchedFrom('orders', 0, '10');
+  lag.committed('orders', 0, '200');
+  assert.deepEqual(await series(registry), { 'orders/0': 0 }, 'the committed offset never goes back');
+});
+
+test('a revoked partition loses its series; partitions that are not ours are ignored', async () => {
+  const { lag, registry } = tracker();
+  lag.assigned({ orders: [0, 1], refunds: [0] });
+  for (const [t, p] of [['orders', 0], ['orders', 1], ['refunds', 0]] as const) {
+    lag.highWatermark(t, p, '10');
+    lag.committed(t, p, '7');
+  }
+  assert.deepEqual(await series(registry), { 'orders/0': 3, 'orders/1': 3, 'refunds/0': 3 });
+  lag.assigned({ orders: [1] });
+  assert.deepEqual(await series(registry), { 'orders/1': 3 });
+  lag.highWatermark('orders', 0, '99');
+  lag.committed('refunds', 0, '1');
+  assert.deepEqual(await series(registry), { 'orders/1': 3 });
+  lag.clear();
+  assert.deepEqual(await series(registry), {});
+});
+
+test('stale() names the partitions whose watermark no fetch brought lately, and those without a committed offset', () => {
+  const { lag, advance } = tracker();
+  lag.assigned({ orders: [0, 1] });
+  assert.deepEqual(lag.stale(10_000), { watermarks: [{ topic: 'orders', partition: 0 }, { topic: 'orders', partition: 1 }], committed: [{ topic: 'orders', partition: 0 }, { topic: 'orders', partition: 1 }] });
+  lag.highWatermark('orders', 0, '5');
+  lag.committed('orders', 0, '5');
+  assert.deepEqual(lag.stale(10_000).watermarks, [{ topic: 'orders', partition: 1 }]);
+  assert.deepEqual(lag.stale(10_000).committed, [{ topic: 'orders', partition: 1 }]);
+  advance(10_000);
+  assert.deepEqual(lag.stale(10_000).watermarks.map((p) => p.partition), [0, 1]);
+  lag.committed('orders', 1, '-1');
+  assert.deepEqual(lag.stale(10_000).committed, [{ topic: 'orders', partition: 1 }], 'a group without an offset (-1) stays unknown');
+});
+
+test('commits of a partition run one at a time, in order, and a lower one after a higher is not sent', async () => {
+  const q = new CommitQueue();
+  const sent: string[] = [];
+  let release!: () => void;
+  const slow = new Promise<void>((r) => (release = r));
+  const first = q.commit('t', 0, '10', async () => {
+    await slow;
+    sent.push('10');
+  });
+  const second = q.commit('t', 0, '5', async () => void sent.push('5'));
+  const third = q.commit('t', 0, '12', async () => void sent.push('12'));
+  const other = q.commit('t', 1, '3', async () => void sent.push('p1:3'));
+  assert.equal(await other, true, 'another partition does not wait');
+  assert.deepEqual(sent, ['p1:3']);
+  release();
+  assert.deepEqual(await Promise.all([first, second, third]), [true, false, true]);
+  assert.deepEqual(sent, ['p1:3', '10', '12']);
+});
+
+test('a failed commit fails its caller only; the next commit of the partition still goes out', async () => {
+  const q = new CommitQueue();
+  await assert.rejects(q.commit('t', 0, '10', async () => {
+    throw new Error('UNKNOWN_MEMBER_ID');
+  }), /UNKNOWN_MEMBER_ID/);
+  assert.equal(await q.commit('t', 0, '8', async () => undefined), true, 'nothing was committed at 10, so 8 goes out');
+  q.rejoined();
+  assert.equal(await q.commit('t', 0, '4', async () => undefined), true, 'after a rejoin the group holds what it holds');
+});
