@@ -159,3 +159,38 @@ test('a worker frozen (SIGSTOP) past its session timeout, then thawed: it rejoin
   sink.stop();
   assert.deepEqual(sink.crashes, [], 'a worker expelled from its group must rejoin, not exit');
 });
+
+test('a worker frozen in a retry wait past its session timeout writes nothing once thawed: the new owner\'s newer versions stay', async (t) => {
+  const k = await testKafka();
+  const emu = await chaosEmulator();
+  t.after(() => emu.close());
+  const s = await Scenario.create('frozen-in-retry', { brokers: k.brokers, kafka: kafkaFor(k.brokers) }, 1);
+  t.after(() => s.close());
+  const base = Date.now();
+  await s.produce(planRecords({ records: 400, partitions: 1, keys: 40, seed: SEED + 4, tombstones: 0, baseTimestamp: base }));
+  await s.verifyProduced();
+  // Rockset fails the first worker's writes: it sleeps between tries, holding old versions of every key
+  await emu.admin.setFaults({ probabilities: { '503': 1 } });
+  const config = s.config(emu.url, { retry: { initialBackoffMs: 2000, maxBackoffMs: 2000 } });
+  const a = s.startSink(config);
+  await waitFor('the first worker to be refused', async () => (await emu.admin.stats()).faults['503'] > 0, { timeoutMs: 60_000, intervalMs: 50, abort: () => s.crashed() });
+  // frozen in its backoff: a GC pause, a throttled or SIGSTOPped container
+  a.kill('SIGSTOP');
+  t.after(() => a.kill('SIGCONT'));
+  await emu.admin.setFaults({ probabilities: { '503': 0 } });
+  // newer versions of the same keys; the group expels the frozen member and a new one writes them all
+  await s.produce(planRecords({ records: 400, partitions: 1, keys: 40, seed: SEED + 5, tombstones: 0, baseTimestamp: base + 1000 }));
+  await s.verifyProduced();
+  const b = s.startSink(config);
+  await s.drained(90_000);
+  const writesBefore = (await emu.admin.requests({ workspace: WS, collection: COLLECTION })).filter((r) => r.status === 200).length;
+  a.kill('SIGCONT');
+  // the thawed worker's backoff timer is long due: a write from it would come now
+  await waitFor('the thawed worker to notice it lost the group', () => a.lines.some((l) => l.includes('batch abandoned before commit')), { timeoutMs: 30_000 });
+  await sleep(3000);
+  const writesAfter = (await emu.admin.requests({ workspace: WS, collection: COLLECTION })).filter((r) => r.status === 200).length;
+  await s.conclude(emu, () => s.drained(60_000));
+  assert.equal(writesAfter, writesBefore, 'a write reached Rockset after the expelled worker thawed');
+  assert.equal(a.child.exitCode, null, 'the thawed worker rejoins instead of exiting');
+  assert.equal(b.child.exitCode, null);
+});
