@@ -66,7 +66,7 @@ const NO_FAULT: FaultDecision = { kind: 'none', delayMs: 0, stallMs: 0, stallApp
 function emptyStats(): EmulatorStats {
   return {
     requests: { total: 0, byStatus: {}, byMethod: {} },
-    faults: { '429': 0, '500': 0, '502': 0, '503': 0, 'drop-before': 0, 'drop-after': 0, stall: 0, latency: 0 },
+    faults: { '429': 0, '500': 0, '502': 0, '503': 0, 'drop-before': 0, 'drop-after': 0, stall: 0, 'malformed-200': 0, 'oversized-200': 0, latency: 0 },
     rateLimited: 0,
     documents: { ADDED: 0, REPLACED: 0, DELETED: 0, PATCHED: 0, ERROR: 0 },
   };
@@ -112,6 +112,41 @@ function send(res: http.ServerResponse, status: number, body: string, extra?: Re
   if (res.headersSent || res.destroyed) return;
   res.writeHead(status, { ...JSON_HEADERS, ...extra, 'Content-Length': Buffer.byteLength(body) });
   res.end(body);
+}
+
+/** A 200 whose `data` has one entry per document, none of them a result object. */
+function malformedResults(documents: number): string {
+  const junk = ['null', '0', '"ADDED"', '[]'];
+  return `{"data":[${Array.from({ length: documents }, (_, i) => junk[i % junk.length]).join(',')}]}`;
+}
+
+/**
+ * The real answer, padded with a string field to `total` bytes and streamed (never
+ * held whole), stopping as soon as the client goes away.
+ */
+async function sendPadded(res: http.ServerResponse, body: string, total: number): Promise<void> {
+  const head = `${body.slice(0, -1)},"padding":"`;
+  const tail = '"}';
+  let padding = Math.max(0, total - Buffer.byteLength(head) - tail.length);
+  res.writeHead(200, { ...JSON_HEADERS, 'Content-Length': Buffer.byteLength(head) + padding + tail.length });
+  res.write(head);
+  const chunk = Buffer.alloc(64 * 1024, 'x');
+  while (padding > 0 && !res.destroyed) {
+    const n = Math.min(padding, chunk.length);
+    padding -= n;
+    if (!res.write(n === chunk.length ? chunk : chunk.subarray(0, n))) {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          res.off('drain', done);
+          res.off('close', done);
+          resolve();
+        };
+        res.on('drain', done);
+        res.on('close', done);
+      });
+    }
+  }
+  if (!res.destroyed) res.end(tail);
 }
 
 function sendError(res: http.ServerResponse, err: HttpError, close = false): void {
@@ -323,7 +358,7 @@ class EmulatorServer {
     }
 
     const decision = this.faults.idle ? NO_FAULT : this.faults.decide();
-    if (decision.kind !== 'none' && decision.kind !== 'drop-after' && !(decision.kind === 'stall' && decision.stallApply)) {
+    if (decision.kind !== 'none' && decision.kind !== 'drop-after' && decision.kind !== 'oversized-200' && !(decision.kind === 'stall' && decision.stallApply)) {
       // The write will not be applied: still record what it carried, so tests can match it with the retry.
       describeBody(read.body, entry);
     }
@@ -358,6 +393,10 @@ class EmulatorServer {
         return;
       case 'drop-before':
         return drop('drop-before');
+      case 'malformed-200':
+        entry.fault = 'malformed-200';
+        this.stats.faults['malformed-200'] += 1;
+        return respond(200, malformedResults(entry.documents ?? 1));
       case 'stall':
         entry.fault = 'stall';
         this.stats.faults.stall += 1;
@@ -379,6 +418,13 @@ class EmulatorServer {
       outcome = { status: err.status, body: JSON.stringify(err.model) };
     }
     if (decision.kind === 'drop-after') return drop('drop-after');
+    if (decision.kind === 'oversized-200' && outcome.status === 200) {
+      entry.fault = 'oversized-200';
+      this.stats.faults['oversized-200'] += 1;
+      entry.status = 200;
+      this.stats.requests.byStatus[200] = (this.stats.requests.byStatus[200] ?? 0) + 1;
+      return sendPadded(res, outcome.body, this.faults.config.oversizedBytes);
+    }
     respond(outcome.status, outcome.body);
   }
 
