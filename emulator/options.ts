@@ -40,6 +40,8 @@ export interface EmulatorOptions {
    * as Rockset's collections outlive a network outage. `storeMode` then follows it.
    */
   store?: Store;
+  /** Serve HTTPS with this PEM key and certificate (in-process only), e.g. to test how clients meet a certificate they do not trust. */
+  tls?: { key: string | Buffer; cert: string | Buffer };
 }
 
 export const DEFAULTS = {

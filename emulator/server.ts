@@ -10,6 +10,7 @@
 // Faults are decided only for requests that got through the gateway-like checks,
 // so that a scripted step is never eaten by a 401 or a rate-limited request.
 import http from 'node:http';
+import https from 'node:https';
 import { randomInt, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { AddressInfo, Socket } from 'node:net';
 import { BAD_GATEWAY_BODY, errors, HttpError, errorModel } from './errors.ts';
@@ -612,7 +613,8 @@ function parseCollectionSafe(spec: string): { workspace: string; collection: str
 /** Starts an emulator (port 0 = a free port); always `close()` it. */
 export async function startEmulator(opts: EmulatorOptions): Promise<Emulator> {
   const emu = new EmulatorServer(opts);
-  const server = http.createServer({ keepAliveTimeout: 5_000, requestTimeout: 0 }, emu.handle);
+  const serverOptions = { keepAliveTimeout: 5_000, requestTimeout: 0 };
+  const server = opts.tls ? https.createServer({ ...serverOptions, key: opts.tls.key, cert: opts.tls.cert }, emu.handle) : http.createServer(serverOptions, emu.handle);
   const sockets = new Set<Socket>();
   server.on('connection', (s: Socket) => {
     sockets.add(s);
@@ -634,7 +636,7 @@ export async function startEmulator(opts: EmulatorOptions): Promise<Emulator> {
     });
   });
   const port = (server.address() as AddressInfo).port;
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const url = `${opts.tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}`;
   let closed: Promise<void> | undefined;
   return {
     url,
