@@ -13,9 +13,10 @@ import { kafkaLogCreator } from './log.ts';
 import { RocksetClient } from './rockset/client.ts';
 import { Pipeline } from './pipeline.ts';
 import { Semaphore } from './semaphore.ts';
-import { deadLetterWriter } from './dlq.ts';
+import { deadLetterWriter, topicExists } from './dlq.ts';
 import { BatchAbandoned, FatalSinkError, membershipLost, topicOrPartitionUnknown } from './errors.ts';
 import { meterDecompression, registerCompressionCodecs } from './kafka/codecs.ts';
+import { registerHeaderCodec } from './kafka/headers.ts';
 import { fetchMemoryAdvice } from './kafka/fetch-memory.ts';
 import { PartitionLag } from './kafka/lag.ts';
 import { CommitQueue } from './kafka/commits.ts';
@@ -59,6 +60,7 @@ function collectionRouter(config: SinkConfig): (topic: string) => string {
 export async function startSink(loaded: LoadedConfig, log: Logger): Promise<RunningSink> {
   const { config, secrets } = loaded;
   registerCompressionCodecs();
+  registerHeaderCodec();
   const metrics = createMetrics();
   const stopping = new AbortController();
   let joined = false;
@@ -88,7 +90,7 @@ export async function startSink(loaded: LoadedConfig, log: Logger): Promise<Runn
     mapOptions,
     prepare,
     write: (req, signal) => client.write(req, signal),
-    deadLetter: producer && dlqTopic ? deadLetterWriter(producer, dlqTopic, config.kafka.groupId) : undefined,
+    deadLetter: producer && dlqTopic ? deadLetterWriter(producer, dlqTopic, config.kafka.groupId, () => topicExists(kafka, dlqTopic)) : undefined,
     metrics,
     log,
     permits: new Semaphore(config.rockset.maxInFlightRequests),
