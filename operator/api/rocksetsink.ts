@@ -267,7 +267,6 @@ export const FIELD_DOCS: Record<string, string> = {
   'kafka.sessionTimeoutMs': 'Consumer group session timeout',
   'kafka.heartbeatIntervalMs': 'Consumer group heartbeat interval; at most a third of sessionTimeoutMs',
   'kafka.sasl.username': 'SASL user name',
-  'rockset.workspace': 'Rockset workspace of the collections',
   'rockset.requestTimeoutMs': 'Timeout of one write request',
   'batch.maxDocuments': 'Most documents in one write request',
   'retry.initialBackoffMs': 'First backoff after a transient failure',

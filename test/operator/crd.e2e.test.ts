@@ -79,6 +79,20 @@ describe('RocksetSink CRD on kube-apiserver', () => {
     assert.equal(long.status, 422, JSON.stringify(long.body));
   });
 
+  test("Rockset names: a collection, workspace or route target outside Rockset's naming rule is refused, naming the field", async () => {
+    for (const [field, section] of [
+      ['spec.rockset.collection', { collection: 'orders/with slash' }],
+      ['spec.rockset.workspace', { workspace: 'sales team' }],
+      ['spec.rockset.topicCollections[orders]', { topicCollections: { orders: 'orders.eu' } }],
+    ] as const) {
+      const res = await create(withSection(minimalSpec(), 'rockset', section), uniqueName('names'));
+      assert.equal(res.status, 422, JSON.stringify(res.body));
+      assert.ok(res.body.message?.includes(field), `${field} in: ${res.body.message}`);
+    }
+    const ok = await create(withSection(minimalSpec(), 'rockset', { workspace: 'sales.eu-west_1', collection: 'Orders_2024-v2' }), uniqueName('names'));
+    assert.equal(ok.status, 201, JSON.stringify(ok.body));
+  });
+
   test('the rendered ConfigMap and Deployment are accepted, and the workers come up', async () => {
     const created = await create(fullSpec(), 'orders');
     assert.equal(created.status, 201, JSON.stringify(created.body));

@@ -126,7 +126,10 @@ describe('CRD', () => {
     assert.deepEqual((kafka.topics!.items as Json).maxLength, 249);
     assert.equal(kafka.topics!['x-kubernetes-list-type'], 'set');
     assert.deepEqual((props.format!.properties as Record<string, Json>).value!.enum, ['json', 'avro', 'protobuf', 'jsonschema', 'auto']);
-    assert.deepEqual((props.rockset!.properties as Record<string, Json>).topicCollections!.additionalProperties, { type: 'string', minLength: 1 });
+    // A route's target is a Rockset collection name, checked like rockset.collection.
+    const rockset = props.rockset!.properties as Record<string, Json>;
+    assert.equal((rockset.topicCollections!.additionalProperties as Json).pattern, rockset.collection!.pattern);
+    assert.equal(rockset.collection!.pattern, '^[A-Za-z0-9][A-Za-z0-9_-]*$');
     // Secrets only as references; file paths and http are the operator's.
     assert.equal((props.rockset!.properties as Json).apiKeyFile, undefined);
     assert.deepEqual(props.rockset!.required, ['apiServer', 'apiKeySecretRef']);
