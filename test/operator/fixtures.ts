@@ -116,6 +116,11 @@ export const RULE_CASES: Record<keyof typeof CROSS_FIELD_RULES, { bad: Json; fix
     bad: withSection(minimalSpec(), 'format', { key: 'avro' }),
     fixed: { ...withSection(minimalSpec(), 'format', { key: 'avro' }), schemaRegistry: { url: 'http://registry:8081' } },
   },
+  requestsWithinLimits: {
+    bad: { ...minimalSpec(), resources: { requests: { memory: '256Mi', cpu: '500m' }, limits: { memory: '128Mi', cpu: 1 } } },
+    // The limit as an integer quantity (1Gi in bytes): compared by value, not by spelling.
+    fixed: { ...minimalSpec(), resources: { requests: { memory: '128Mi', cpu: '500m' }, limits: { memory: 1073741824, cpu: 1 } } },
+  },
   registryPassword: {
     bad: { ...minimalSpec(), format: { value: 'protobuf' }, schemaRegistry: { url: 'http://registry:8081', username: 'sink' } },
     fixed: { ...minimalSpec(), format: { value: 'protobuf' }, schemaRegistry: { url: 'http://registry:8081', username: 'sink', passwordSecretRef: { name: 'r', key: 'p' } } },
