@@ -85,6 +85,9 @@ export function renderDeployment(sink: RocksetSink, inputs: DeploymentInputs): D
   const memoryLimit = resources.limits['memory'];
   const memory = nodeMemory(memoryLimit === undefined ? undefined : quantityValue(memoryLimit));
   const env: { name: string; value: string }[] = [...memory.env];
+  // The sink names it when Rockset refuses the key (a Kubernetes user has no ROCKSET_API_KEY to check).
+  const apiKey = mounts.find((m) => m.purpose === 'api-key')!;
+  env.push({ name: 'ROCKSET_API_KEY_SOURCE', value: `spec.${apiKey.field} (Secret ${apiKey.ref.name}, key ${apiKey.ref.key})` });
   const ca = mounts.find((m) => m.purpose === 'kafka-ca');
   if (ca) env.push({ name: 'NODE_EXTRA_CA_CERTS', value: ca.file });
 

@@ -12,6 +12,8 @@ export interface RocksetClientOptions {
   workspace: string;
   requestTimeoutMs: number;
   connections: number;
+  /** Where the key came from, for the message of a 401 (never the key). */
+  apiKeySource?: string;
 }
 
 export class RocksetClient {
@@ -19,6 +21,7 @@ export class RocksetClient {
   readonly #authorization: string;
   readonly #workspace: string;
   readonly #timeoutMs: number;
+  readonly #apiKeySource: string | undefined;
 
   constructor(opts: RocksetClientOptions) {
     const url = new URL(opts.apiServer);
@@ -26,6 +29,7 @@ export class RocksetClient {
     this.#authorization = `ApiKey ${opts.apiKey}`;
     this.#workspace = opts.workspace;
     this.#timeoutMs = opts.requestTimeoutMs;
+    this.#apiKeySource = opts.apiKeySource;
   }
 
   path(collection: string): string {
@@ -45,7 +49,7 @@ export class RocksetClient {
         bodyTimeout: this.#timeoutMs,
       });
       const text = await res.body.text();
-      return classifyResponse(res.statusCode, text, parseRetryAfter(res.headers['retry-after']), req.actions.length);
+      return classifyResponse(res.statusCode, text, parseRetryAfter(res.headers['retry-after']), req.actions.length, this.#apiKeySource);
     } catch (err) {
       if (timeout.aborted) return { type: 'retry', cause: 'timeout', message: `no answer within ${this.#timeoutMs} ms (rockset.requestTimeoutMs)` };
       return classifyError(err);

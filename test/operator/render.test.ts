@@ -86,7 +86,13 @@ describe('renderDeployment', () => {
     assert.equal(c.image, DEFAULT_IMAGE);
     // The default resources (512Mi limit) size the heap: 40% of it.
     assert.deepEqual(c.command, ['node', '--max-old-space-size=204', '--max-semi-space-size=4', '--disable-warning=TimeoutNegativeWarning', 'sink/main.js', '--config', '/etc/rockset-sink/config.json']);
-    assert.deepEqual(c.env, [{ name: 'MALLOC_ARENA_MAX', value: '2' }, { name: 'MEMORY_LIMIT', value: '536870912' }, { name: 'MALLOC_MMAP_THRESHOLD_', value: '131072' }]);
+    assert.deepEqual(c.env, [
+      { name: 'MALLOC_ARENA_MAX', value: '2' },
+      { name: 'MEMORY_LIMIT', value: '536870912' },
+      { name: 'MALLOC_MMAP_THRESHOLD_', value: '131072' },
+      // What the sink names when Rockset refuses the key: the spec field and the Secret, never the key.
+      { name: 'ROCKSET_API_KEY_SOURCE', value: 'spec.rockset.apiKeySecretRef (Secret rockset, key api-key)' },
+    ]);
     assert.deepEqual(c.ports, [{ name: 'metrics', containerPort: 9090, protocol: 'TCP' }]);
     assert.deepEqual((c.livenessProbe as Json).httpGet, { path: '/healthz', port: 'metrics' });
     assert.deepEqual((c.readinessProbe as Json).httpGet, { path: '/readyz', port: 'metrics' });
@@ -127,6 +133,7 @@ describe('renderDeployment', () => {
       { name: 'MALLOC_ARENA_MAX', value: '2' },
       { name: 'MEMORY_LIMIT', value: '536870912' },
       { name: 'MALLOC_MMAP_THRESHOLD_', value: '131072' },
+      { name: 'ROCKSET_API_KEY_SOURCE', value: 'spec.rockset.apiKeySecretRef (Secret rockset, key api-key)' },
       { name: 'NODE_EXTRA_CA_CERTS', value: '/var/run/secrets/rockset-sink/kafka-ca/ca.crt' },
     ]);
     assert.deepEqual(c.resources, { requests: { cpu: '250m', memory: '256Mi' }, limits: { memory: '512Mi' } });
