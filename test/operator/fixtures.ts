@@ -5,7 +5,7 @@ import { validateSpec } from '../../operator/api/validate.ts';
 
 export type Json = Record<string, unknown>;
 
-export const DEFAULT_IMAGE = 'ghcr.io/rockset-sink/rockset-sink:0.1.0';
+export const DEFAULT_IMAGE = 'rockset-sink-operator:0.1.0';
 
 /** The smallest spec a user can apply. */
 export function minimalSpec(): Json {
