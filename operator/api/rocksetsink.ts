@@ -119,7 +119,7 @@ export const CROSS_FIELD_RULES = {
   },
   requestsWithinLimits: {
     at: 'resources',
-    // quantity() parses Kubernetes quantities (CEL library of Kubernetes 1.29+); string() as values are int-or-string.
+    // quantity() parses Kubernetes quantities (a CEL library since Kubernetes 1.28, the chart's oldest); string() as values are int-or-string.
     rule: "!has(self.requests) || !has(self.limits) || ['cpu', 'memory', 'ephemeral-storage'].all(r, !(r in self.requests) || !(r in self.limits) || !isQuantity(string(self.requests[r])) || !isQuantity(string(self.limits[r])) || quantity(string(self.requests[r])).compareTo(quantity(string(self.limits[r]))) <= 0)",
     message: 'resources.requests / resources.limits: a request is above its limit (requests.memory must be at most limits.memory, requests.cpu at most limits.cpu). Lower the request or raise the limit',
     // A keyword of operator/api/validate.ts's ajv (compares the quantities the same way).
