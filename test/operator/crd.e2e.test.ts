@@ -109,7 +109,7 @@ describe('RocksetSink CRD on kube-apiserver', () => {
     for (const [field, section] of [
       ['spec.rockset.collection', { collection: 'orders/with slash' }],
       ['spec.rockset.workspace', { workspace: 'sales team' }],
-      ['spec.rockset.topicCollections[orders]', { topicCollections: { orders: 'orders.eu' } }],
+      ['spec.rockset.topicCollections.orders', { topicCollections: { orders: 'orders.eu' } }],
     ] as const) {
       const res = await create(withSection(minimalSpec(), 'rockset', section), uniqueName('names'));
       assert.equal(res.status, 422, JSON.stringify(res.body));
