@@ -15,7 +15,13 @@ import { statusEvents, type SinkEvent } from './events.ts';
 import { computeStatus, statusChanged, type Observed, type ObservedDeployment, type ObservedLag, type ObservedPod } from './status.ts';
 import { ConfigError, validateConfig } from '../sink/config/validate.ts';
 
-export const DEFAULT_SINK_IMAGE = 'ghcr.io/rockset-sink/rockset-sink:0.1.0';
+/**
+ * The workers' image when neither OPERATOR_SINK_IMAGE nor spec.image says otherwise: the
+ * one image the Dockerfile builds (operator and sink), as the chart names it
+ * (image.repository:appVersion). Nothing publishes it: set OPERATOR_SINK_IMAGE to your
+ * registry's copy (the chart does).
+ */
+export const DEFAULT_SINK_IMAGE = 'rockset-sink-operator:0.1.0';
 /** sha256 of the object as last applied: a render change (also a removed field) re-applies. */
 export const APPLIED_HASH_ANNOTATION = `${GROUP}/applied-hash`;
 

@@ -73,6 +73,7 @@ export async function startSink(loaded: LoadedConfig, log: Logger): Promise<Runn
     workspace: config.rockset.workspace,
     requestTimeoutMs: config.rockset.requestTimeoutMs,
     connections: config.rockset.maxInFlightRequests,
+    apiKeySource: loaded.apiKeySource,
   });
 
   let producer: Producer | undefined;

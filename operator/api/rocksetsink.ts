@@ -57,7 +57,7 @@ export const RESTARTED_AT_ANNOTATION = `${GROUP}/restartedAt`;
 
 export interface CrossFieldRule {
   /** Where the rule sits: 'spec' or a top-level spec section. */
-  at: 'spec' | 'kafka' | 'errors' | 'documents' | 'retry' | 'schemaRegistry';
+  at: 'spec' | 'kafka' | 'errors' | 'documents' | 'retry' | 'schemaRegistry' | 'resources';
   /** CEL, evaluated with self = the object at `at`. */
   rule: string;
   /** Names the field and the fix. */
@@ -117,6 +117,14 @@ export const CROSS_FIELD_RULES = {
       then: { required: ['schemaRegistry'] },
     },
   },
+  requestsWithinLimits: {
+    at: 'resources',
+    // quantity() parses Kubernetes quantities (a CEL library since Kubernetes 1.28, the chart's oldest); string() as values are int-or-string.
+    rule: "!has(self.requests) || !has(self.limits) || ['cpu', 'memory', 'ephemeral-storage'].all(r, !(r in self.requests) || !(r in self.limits) || !isQuantity(string(self.requests[r])) || !isQuantity(string(self.limits[r])) || quantity(string(self.requests[r])).compareTo(quantity(string(self.limits[r]))) <= 0)",
+    message: 'resources.requests / resources.limits: a request is above its limit (requests.memory must be at most limits.memory, requests.cpu at most limits.cpu). Lower the request or raise the limit',
+    // A keyword of operator/api/validate.ts's ajv (compares the quantities the same way).
+    jsonSchema: { requestsWithinLimits: true },
+  },
   registryPassword: {
     at: 'schemaRegistry',
     rule: '!has(self.username) || has(self.passwordSecretRef)',
@@ -148,20 +156,23 @@ const StringMap = (description: string) => Type.Record(Type.String(), Type.Strin
 const QUANTITY = '^(\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))))?$';
 const Quantity = Type.Union([Type.Integer(), Type.String()], { pattern: QUANTITY, 'x-kubernetes-int-or-string': true, description: 'A Kubernetes quantity, e.g. 500m, 256Mi' });
 
+/** What a worker gets for each field spec.resources leaves out: fits a sink draining at full speed (~200 MB RSS measured). */
+export const DEFAULT_RESOURCES = { requests: { cpu: '100m', memory: '256Mi' }, limits: { memory: '512Mi' } };
+
 export const ResourcesSchema = Type.Object(
   {
-    limits: Type.Optional(Type.Record(Type.String(), Quantity, { description: 'Most compute resources a sink worker may use (cpu, memory)' })),
-    requests: Type.Optional(Type.Record(Type.String(), Quantity, { description: 'Compute resources a sink worker is scheduled with (cpu, memory)' })),
+    limits: Type.Optional(Type.Record(Type.String(), Quantity, { description: 'Most compute resources a sink worker may use (cpu, memory). Default: memory 512Mi (or the memory request, when that is higher)' })),
+    requests: Type.Optional(
+      Type.Record(Type.String(), Quantity, { description: 'Compute resources a sink worker is scheduled with (cpu, memory); each at most its limit. Default: cpu 100m, memory 256Mi (or the limit, when that is lower)' }),
+    ),
   },
   {
     additionalProperties: false,
     description:
-      "Compute resources of the sink container. The memory limit also sizes the worker's Node heap (40% of it, at least 96 MiB); without a memory limit the heap is not capped",
+      "Compute resources of the sink container; each field left out gets its default when the Deployment is rendered (nothing is written into the RocksetSink). The memory limit also sizes the worker's Node heap (40% of it, at least 96 MiB)",
   },
 );
-
-/** What a worker gets when spec.resources is left out: fits a sink draining at full speed (~200 MB RSS measured). */
-export const DEFAULT_RESOURCES = { requests: { cpu: '100m', memory: '256Mi' }, limits: { memory: '512Mi' } };
+export type Resources = Static<typeof ResourcesSchema>;
 
 export const TolerationSchema = Type.Object(
   {
@@ -248,7 +259,7 @@ export const RocksetSinkSpecSchema = Type.Object(
     replicas: Type.Integer({ minimum: 0, default: 1, description: 'Sink workers; they share the consumer group, so more than the topics\' partitions sit idle' }),
     paused: Type.Boolean({ default: false, description: 'Scale the workers to zero while keeping the configuration and committed offsets' }),
     image: Type.Optional(Type.String({ minLength: 1, description: 'Sink image; defaults to the operator\'s own sink image' })),
-    resources: Type.Optional(Type.Composite([ResourcesSchema], { additionalProperties: false, default: DEFAULT_RESOURCES, description: ResourcesSchema.description })),
+    resources: Type.Optional(Type.Composite([ResourcesSchema], { additionalProperties: false, description: ResourcesSchema.description, ...rulesAt('resources') })),
     podTemplate: Type.Optional(PodTemplateSchema),
   },
   { additionalProperties: false, description: 'Desired state of a RocksetSink', ...rulesAt('spec') },
@@ -267,7 +278,6 @@ export const FIELD_DOCS: Record<string, string> = {
   'kafka.sessionTimeoutMs': 'Consumer group session timeout',
   'kafka.heartbeatIntervalMs': 'Consumer group heartbeat interval; at most a third of sessionTimeoutMs',
   'kafka.sasl.username': 'SASL user name',
-  'rockset.workspace': 'Rockset workspace of the collections',
   'rockset.requestTimeoutMs': 'Timeout of one write request',
   'batch.maxDocuments': 'Most documents in one write request',
   'retry.initialBackoffMs': 'First backoff after a transient failure',

@@ -65,10 +65,15 @@ function describe(errors: ErrorObject[]): string[] {
       case 'exclusiveMaximum':
         out.push(`${field}: is ${JSON.stringify(e.data)}; it ${e.message}. Choose a value in range`);
         break;
-      case 'format':
-      case 'pattern': {
+      case 'format': {
         const description = (e.parentSchema as { description?: string }).description;
         out.push(`${field}: ${JSON.stringify(e.data)} is not a valid ${description ?? (e.params as { format?: string }).format ?? 'value'}`);
+        break;
+      }
+      case 'pattern': {
+        // The description states the rule in words (a Rockset name: letters, digits, ...).
+        const description = (e.parentSchema as { description?: string }).description;
+        out.push(`${field}: ${JSON.stringify(e.data)} is not valid${description ? ` (${description})` : ''}: it must match ${(e.params as { pattern: string }).pattern}`);
         break;
       }
       default:

@@ -55,13 +55,16 @@ function describe(status: number, model: ErrorModel | undefined, body: string): 
   return `HTTP ${status}: ${body.slice(0, 200).replace(/\s+/g, ' ').trim() || '(empty body)'}`;
 }
 
+/** Where the API key came from, as the 401 hint names it when the sink was not told (ROCKSET_API_KEY_SOURCE). */
+export const DEFAULT_API_KEY_SOURCE = 'the Secret holding it (ROCKSET_API_KEY / rockset.apiKeyFile)';
+
 const FATAL_HINTS: Record<number, string> = {
-  401: 'the API key was refused: check the Secret holding it (ROCKSET_API_KEY / rockset.apiKeyFile)',
   403: 'the API key may not write to this collection: give its role write access',
   404: 'the workspace or collection does not exist: create it in Rockset, or fix rockset.workspace / rockset.collection / rockset.topicCollections',
 };
 
-export function classifyResponse(status: number, body: string, retryAfterMs: number | undefined, expectedDocs: number): WriteOutcome {
+/** `apiKeySource` names where the key came from, for the 401 hint (a RocksetSink names its Secret reference). */
+export function classifyResponse(status: number, body: string, retryAfterMs: number | undefined, expectedDocs: number, apiKeySource = DEFAULT_API_KEY_SOURCE): WriteOutcome {
   if (status >= 200 && status < 300) {
     const parsed = parseErrorModel(body) as { data?: unknown } | undefined;
     const data = parsed?.data;
@@ -81,7 +84,7 @@ export function classifyResponse(status: number, body: string, retryAfterMs: num
   if (status >= 500 || status === 408) return { type: 'retry', cause: 'server-error', afterMs: retryAfterMs, message };
   if (status === 413) return { type: 'split', message };
   if (status === 400 && isSizeLimit(model)) return { type: 'split', message };
-  const hint = FATAL_HINTS[status];
+  const hint = status === 401 ? `the API key was refused: check ${apiKeySource}` : FATAL_HINTS[status];
   return { type: 'fatal', status, message: hint ? `${message} (${hint})` : message };
 }
 

@@ -20,6 +20,8 @@ export interface RocksetClientOptions {
   workspace: string;
   requestTimeoutMs: number;
   connections: number;
+  /** Where the key came from, for the message of a 401 (never the key). */
+  apiKeySource?: string;
 }
 
 export class RocksetClient {
@@ -29,6 +31,7 @@ export class RocksetClient {
   readonly #timeoutMs: number;
   readonly #host: string;
   #badResponses = 0;
+  readonly #apiKeySource: string | undefined;
 
   constructor(opts: RocksetClientOptions) {
     const url = new URL(opts.apiServer);
@@ -37,6 +40,7 @@ export class RocksetClient {
     this.#workspace = opts.workspace;
     this.#timeoutMs = opts.requestTimeoutMs;
     this.#host = url.host;
+    this.#apiKeySource = opts.apiKeySource;
   }
 
   path(collection: string): string {
@@ -68,7 +72,7 @@ export class RocksetClient {
       if (text === undefined) {
         return { type: 'retry', cause: 'bad-response', message: `HTTP ${res.statusCode} with a body over ${limit} bytes, more than any answer for ${req.actions.length} documents; not read` };
       }
-      return classifyResponse(res.statusCode, text, parseRetryAfter(res.headers['retry-after']), req.actions.length);
+      return classifyResponse(res.statusCode, text, parseRetryAfter(res.headers['retry-after']), req.actions.length, this.#apiKeySource);
     } catch (err) {
       if (timeout.aborted) return { type: 'retry', cause: 'timeout', message: `no answer within ${this.#timeoutMs} ms (rockset.requestTimeoutMs)` };
       return classifyError(err, this.#host);

@@ -5,7 +5,7 @@ import { validateSpec } from '../../operator/api/validate.ts';
 
 export type Json = Record<string, unknown>;
 
-export const DEFAULT_IMAGE = 'ghcr.io/rockset-sink/rockset-sink:0.1.0';
+export const DEFAULT_IMAGE = 'rockset-sink-operator:0.1.0';
 
 /** The smallest spec a user can apply. */
 export function minimalSpec(): Json {
@@ -115,6 +115,11 @@ export const RULE_CASES: Record<keyof typeof CROSS_FIELD_RULES, { bad: Json; fix
   registryFormats: {
     bad: withSection(minimalSpec(), 'format', { key: 'avro' }),
     fixed: { ...withSection(minimalSpec(), 'format', { key: 'avro' }), schemaRegistry: { url: 'http://registry:8081' } },
+  },
+  requestsWithinLimits: {
+    bad: { ...minimalSpec(), resources: { requests: { memory: '256Mi', cpu: '500m' }, limits: { memory: '128Mi', cpu: 1 } } },
+    // The limit as an integer quantity (1Gi in bytes): compared by value, not by spelling.
+    fixed: { ...minimalSpec(), resources: { requests: { memory: '128Mi', cpu: '500m' }, limits: { memory: 1073741824, cpu: 1 } } },
   },
   registryPassword: {
     bad: { ...minimalSpec(), format: { value: 'protobuf' }, schemaRegistry: { url: 'http://registry:8081', username: 'sink' } },

@@ -123,6 +123,13 @@ describe('classifyResponse: errors', () => {
     });
   }
 
+  test('401 names where the key came from when the sink is told (a RocksetSink: its Secret reference)', () => {
+    const source = 'spec.rockset.apiKeySecretRef (Secret rockset-api-key, key api-key)';
+    const f = as(classifyResponse(401, errorModel('Invalid API key', undefined, 'AUTHEXCEPTION'), undefined, 1, source), 'fatal');
+    assert.ok(f.message.endsWith(`(the API key was refused: check ${source})`), f.message);
+    assert.ok(!f.message.includes('ROCKSET_API_KEY') && !f.message.includes('apiKeyFile'), f.message);
+  });
+
   test('404 with a non-JSON body still gets the hint', () => {
     const f = as(classifyResponse(404, 'Not Found', undefined, 1), 'fatal');
     assert.ok(f.message.includes('Not Found') && f.message.includes('collection'), f.message);

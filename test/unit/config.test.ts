@@ -92,6 +92,7 @@ describe('validateConfig: defaults', () => {
     { name: 'topics routed only by topicCollections', patch: { kafka: { topics: ['a', 'b'] }, rockset: { collection: undefined, topicCollections: { a: 'ca', b: 'cb' } } } },
     { name: 'tolerance all with a dead-letter topic', patch: { errors: { tolerance: 'all', deadLetterTopic: 'orders.dlq' } } },
     { name: 'eventTime field with its field', patch: { documents: { eventTime: 'field', eventTimeField: 'ts' } } },
+    { name: 'Rockset names with dashes, underscores and a nested workspace', patch: { rockset: { workspace: 'sales.eu-west_1', collection: 'Orders_2024-v2', topicCollections: { orders: '9orders' } } } },
     { name: 'SASL with a passwordFile', patch: { kafka: { sasl: { mechanism: 'scram-sha-512', username: 'u', passwordFile: '/secrets/pw' } } } },
   ];
   for (const c of accepted) {
@@ -110,6 +111,9 @@ describe('validateConfig: rejected, naming the field and a fix', () => {
     { name: 'batch.maxDocuments 20001', input: withConfig({ batch: { maxDocuments: 20_001 } }), mentions: ['batch.maxDocuments', '20001', '<= 20000'] },
     { name: 'batch.maxBytes above 10485760', input: withConfig({ batch: { maxBytes: 10_485_761 } }), mentions: ['batch.maxBytes', '10485761', '<= 10485760'] },
     { name: 'broker without a port', input: withConfig({ kafka: { brokers: ['localhost'] } }), mentions: ['kafka.brokers.0', '"localhost"', 'host:port'] },
+    { name: 'a collection name with a slash', input: withConfig({ rockset: { collection: 'orders/with slash' } }), mentions: ['rockset.collection', '"orders/with slash"', "a Rockset name: letters, digits, '-' and '_'"] },
+    { name: 'a workspace name with a space', input: withConfig({ rockset: { workspace: 'sales team' } }), mentions: ['rockset.workspace', '"sales team"', 'a Rockset name'] },
+    { name: 'a topicCollections route to a dotted name', input: withConfig({ rockset: { topicCollections: { orders: 'orders.eu' } } }), mentions: ['rockset.topicCollections.orders', '"orders.eu"', 'a Rockset name'] },
     { name: 'apiServer ftp://x', input: withConfig({ rockset: { apiServer: 'ftp://x' } }), mentions: ['rockset.apiServer', '"ftp://x"', 'https://'] },
     { name: 'apiServer not a url', input: withConfig({ rockset: { apiServer: 'not a url' } }), mentions: ['rockset.apiServer', '"not a url"', 'https://'] },
     {
