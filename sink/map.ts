@@ -3,6 +3,7 @@
 // deterministic, so a redelivered record maps to the same `_id` and a retried
 // write replaces instead of duplicating.
 import type { SinkConfig } from './config/schema.ts';
+import { NestingTooDeep, isStackOverflow, jsonNestsTooDeep } from './decode/depth.ts';
 import { DecodeError, decodeJsonText, parseJsonText } from './decode/json.ts';
 import type { Action, SinkRecord } from './record.ts';
 
@@ -159,6 +160,12 @@ function spliceJson(r: SinkRecord, value: Buffer, collection: string, opts: MapO
   return { kind: 'upsert', offset: r.offset, collection, id, json, bytes };
 }
 
+/** A value or key too deep to handle (checked, or found by running out of stack while walking it), as that error. */
+function asNestingTooDeep(err: unknown, what: string): NestingTooDeep | undefined {
+  if (err instanceof NestingTooDeep) return err;
+  return isStackOverflow(err) ? new NestingTooDeep(what) : undefined;
+}
+
 export function mapRecord(r: SinkRecord, opts: MapOptions): Action {
   const collection = opts.collectionFor(r.topic);
   if (r.value === null) {
@@ -169,6 +176,8 @@ export function mapRecord(r: SinkRecord, opts: MapOptions): Action {
       id = opts.documents.idSource === 'coordinates' ? undefined : idFromKey(r, opts);
     } catch (err) {
       if (err instanceof DecodeError) return { kind: 'bad', offset: r.offset, stage: 'decode', errorClass: err.name, message: `key: ${err.message}` };
+      const deep = asNestingTooDeep(err, 'the key');
+      if (deep) return { kind: 'bad', offset: r.offset, stage: 'map', errorClass: deep.name, message: deep.message };
       throw err;
     }
     if (id === undefined) return { kind: 'skip', offset: r.offset, reason: opts.documents.idSource === 'coordinates' ? 'tombstone-with-coordinate-ids' : 'tombstone-without-key' };
@@ -177,6 +186,8 @@ export function mapRecord(r: SinkRecord, opts: MapOptions): Action {
   }
   try {
     if (!opts.decode) {
+      // JSON text nests as deep as the document written from it (a one-object array: one level less)
+      if (jsonNestsTooDeep(r.value)) throw new NestingTooDeep();
       const spliced = spliceJson(r, r.value, collection, opts);
       if (spliced) return spliced;
     }
@@ -187,11 +198,14 @@ export function mapRecord(r: SinkRecord, opts: MapOptions): Action {
     const eventTime = eventTimeOf(r, doc, opts);
     if (eventTime !== undefined) out._event_time = eventTime;
     const json = JSON.stringify(out);
+    if (opts.decode && jsonNestsTooDeep(json)) throw new NestingTooDeep();
     return { kind: 'upsert', offset: r.offset, collection, id, json, bytes: Buffer.byteLength(json) };
   } catch (err) {
     if (err instanceof DecodeError || err instanceof MappingError) {
       return { kind: 'bad', offset: r.offset, stage: err instanceof DecodeError ? 'decode' : 'map', errorClass: err.name, message: err.message };
     }
+    const deep = asNestingTooDeep(err, 'the value');
+    if (deep) return { kind: 'bad', offset: r.offset, stage: 'map', errorClass: deep.name, message: deep.message };
     throw err;
   }
 }

@@ -51,9 +51,12 @@
 // count larger than the bytes left could hold (so garbage cannot make the
 // decoder spin or allocate), more than 1,000,000 items in an array or map
 // whose items take no bytes (null, empty records), a time of day out of
-// range, nesting too deep for the stack.
+// range. A value nesting so deep that the readers run out of stack throws
+// NestingTooDeep (a bad record at the map stage, like any value nesting deeper
+// than MAX_NESTING_DEPTH).
 import avro from 'avsc';
 import type { Type as AvroType, types as avroTypes } from 'avsc';
+import { NestingTooDeep, isStackOverflow } from './depth.ts';
 
 export class AvroDecodeError extends Error {
   override name = 'AvroDecodeError';
@@ -717,7 +720,8 @@ export function compileAvroDecoder(schemaText: string): (payload: Buffer) => unk
       return value;
     } catch (err) {
       if (err instanceof AvroDecodeError) throw err;
-      // Stack overflow from absurd nesting of a recursive schema, or similar.
+      // a recursive schema nesting so deep that the readers ran out of stack
+      if (isStackOverflow(err)) throw new NestingTooDeep();
       throw new AvroDecodeError(`payload does not decode: ${(err as Error).message}`);
     } finally {
       B = EMPTY;

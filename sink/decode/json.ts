@@ -4,6 +4,8 @@
 // The reviver is several times slower, so it runs only when the text has a run
 // of 16+ digits (the only way to spell such an integer).
 
+import { NestingTooDeep, isStackOverflow } from './depth.ts';
+
 interface ReviverContext {
   source?: string;
 }
@@ -47,6 +49,8 @@ export function parseJsonText(text: string, exact = true): unknown {
   try {
     return exact ? parseJsonExact(text) : JSON.parse(text);
   } catch (err) {
+    // JSON.parse copes with any depth, but the reviver that keeps big integers exact recurses
+    if (isStackOverflow(err)) throw new NestingTooDeep();
     throw new DecodeError(`the value is not valid JSON (${(err as Error).message})`);
   }
 }

@@ -1,6 +1,8 @@
 // A decoded key as a document id. Kept apart from the registry decoders so a sink
 // with JSON keys and values never loads avsc, protobufjs or the registry client.
 
+import { NestingTooDeep, isStackOverflow, jsonNestsTooDeep } from './depth.ts';
+
 /**
  * A decoded key as a Rockset `_id`: stable across producers, so the same key
  * always names the same document. Strings stay as they are; numbers keep their
@@ -9,7 +11,15 @@
 export function canonicalKey(value: unknown): string | undefined {
   if (value === null || value === undefined) return undefined;
   if (typeof value === 'string') return value;
-  return canonicalJson(value);
+  let json: string;
+  try {
+    json = canonicalJson(value);
+  } catch (err) {
+    if (isStackOverflow(err)) throw new NestingTooDeep('the key');
+    throw err;
+  }
+  if (jsonNestsTooDeep(json)) throw new NestingTooDeep('the key');
+  return json;
 }
 
 function canonicalJson(value: unknown): string {

@@ -83,6 +83,7 @@
 // converters chosen from the field's type), so a record costs one decode and
 // one walk over its fields, without reflection.
 import protobuf from 'protobufjs';
+import { NestingTooDeep, isStackOverflow } from './depth.ts';
 import type { Enum as PbEnum, Field as PbField, MapField as PbMapField, Namespace as PbNamespace, Type as PbType } from 'protobufjs';
 
 /** Bytes that do not decode: corrupt or truncated protobuf, message indexes naming no message type. */
@@ -509,6 +510,7 @@ export function compileProtobufDecoder(schemaText: string): (payloadWithIndexes:
     try {
       msg = node.type.decode(new CheckedReader(offset === 0 ? payload : payload.subarray(offset))) as unknown as Msg;
     } catch (err) {
+      if (isStackOverflow(err)) throw new NestingTooDeep();
       throw new ProtobufDecodeError(`the bytes do not decode as ${node.type.fullName.slice(1)}: ${(err as Error).message}`);
     }
     return (node.convert ??= compiled.converter(node.type))(msg);
@@ -549,6 +551,7 @@ export function compileProtobufDecoder(schemaText: string): (payloadWithIndexes:
       try {
         return decodeAs(first, payload, 0);
       } catch (err) {
+        if (err instanceof NestingTooDeep) throw err;
         throw new ProtobufDecodeError(`${node}; read as a bare message without indexes, ${(err as Error).message}`);
       }
     }

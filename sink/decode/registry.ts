@@ -14,6 +14,7 @@
 import apiModule from '@kafkajs/confluent-schema-registry/dist/api/index.js';
 import type { SchemaRegistryAPIClient, SchemaRegistryAPIClientArgs } from '@kafkajs/confluent-schema-registry/dist/api/index.js';
 import { DecodeError, decodeJsonValue } from './json.ts';
+import { NestingTooDeep, isStackOverflow } from './depth.ts';
 import { compileAvroDecoder } from './avro.ts';
 import { compileProtobufDecoder } from './protobuf.ts';
 import { compileJsonSchemaDecoder } from './jsonschema.ts';
@@ -125,6 +126,8 @@ export class RegistryDecoder {
     try {
       return compiled.decode(buf.subarray(5));
     } catch (err) {
+      if (err instanceof NestingTooDeep) throw err;
+      if (isStackOverflow(err)) throw new NestingTooDeep();
       throw new DecodeError(`${FORMAT_OF[compiled.type]} payload with schema id ${id} does not decode: ${(err as Error).message}`);
     }
   }

@@ -355,3 +355,81 @@ describe('nested event-time fields and decoded keys', () => {
     assert.equal(tomb.kind, 'bad');
   });
 });
+
+describe('mapRecord: values nesting too deep', () => {
+  const nested = (depth: number, inner = '1') => '['.repeat(depth) + inner + ']'.repeat(depth);
+  const tooDeep = (b: Extract<Action, { kind: 'bad' }>) => {
+    assert.equal(b.stage, 'map');
+    assert.equal(b.errorClass, 'NestingTooDeep');
+    assert.equal(b.offset, '42');
+    assert.match(b.message, /more than 1000 levels deep/);
+  };
+
+  test('a JSON value thousands of levels deep is a bad record at stage map, whether or not it has an _id', () => {
+    for (const v of [`{"_id":"x","a":${nested(5000)}}`, `{"a":${nested(5000)}}`, `{"a":${nested(100_000)}}`, `[{"a":${nested(5000)}}]`]) {
+      tooDeep(bad(mapRecord(record({ v }), options())));
+    }
+  });
+
+  test('one level past the limit is a bad record, the limit itself is written', () => {
+    // {"a": plus 999 arrays: 1000 levels; one more array: 1001
+    assert.equal(upsert(mapRecord(record({ v: `{"a":${nested(999)}}` }), options())).kind, 'upsert');
+    assert.equal(upsert(mapRecord(record({ v: `{"_id":"x","a":${nested(999)}}` }), options())).kind, 'upsert');
+    tooDeep(bad(mapRecord(record({ v: `{"a":${nested(1000)}}` }), options())));
+    tooDeep(bad(mapRecord(record({ v: `{"_id":"x","a":${nested(1000)}}` }), options())));
+  });
+
+  test('brackets inside strings do not count as nesting', () => {
+    const s = JSON.stringify('[{'.repeat(3000) + '\\"[');
+    assert.equal(upsert(mapRecord(record({ v: `{"s":${s}}` }), options())).kind, 'upsert');
+    assert.equal(upsert(mapRecord(record({ v: `{"_id":"x","s":${s}}` }), options())).kind, 'upsert');
+  });
+
+  test('a deep value read with the big-integer reviver (eventTime field) is a bad record, not invalid JSON', () => {
+    const v = `{"at":1700000000000,"n":12345678901234567890,"a":${nested(5000)}}`;
+    tooDeep(bad(mapRecord(record({ v }), options({ eventTime: 'field', eventTimeField: 'at' }))));
+  });
+
+  test('a decoded value nesting too deep is a bad record at stage map', () => {
+    let deep: unknown = 1;
+    for (let i = 0; i < 20_000; i++) deep = [deep];
+    tooDeep(bad(mapRecord(record(), options({}, { decode: () => ({ a: deep }) }))));
+    let deeper: unknown = 1;
+    for (let i = 0; i < 1000; i++) deeper = { n: deeper };
+    tooDeep(bad(mapRecord(record(), options({}, { decode: () => ({ a: deeper }) }))));
+  });
+
+  test('a decoded key nesting too deep is a bad record at stage map, for upserts and tombstones', async () => {
+    const { canonicalKey } = await import('../../sink/decode/key.ts');
+    let deep: unknown = 1;
+    for (let i = 0; i < 20_000; i++) deep = { k: deep };
+    const opts = options({}, { keyId: () => canonicalKey(deep) });
+    tooDeep(bad(mapRecord(record(), opts)));
+    tooDeep(bad(mapRecord(record({ v: null }), opts)));
+  });
+});
+
+describe('registry-decoded values nesting too deep', () => {
+  const avroList = JSON.stringify({ type: 'record', name: 'Node', fields: [{ name: 'next', type: ['null', 'Node'] }] });
+  // union branch 1 (Node), `depth` times, then branch 0 (null)
+  const avroPayload = (depth: number) => Buffer.concat([Buffer.alloc(depth, 0x02), Buffer.from([0x00])]);
+
+  test('an Avro value of a recursive schema, deeper than the limit or than the stack, is a bad record at stage map', async () => {
+    const { compileAvroDecoder } = await import('../../sink/decode/avro.ts');
+    const decode = compileAvroDecoder(avroList);
+    assert.equal(upsert(mapRecord(record(), options({}, { decode: () => decode(avroPayload(998)) }))).kind, 'upsert');
+    for (const depth of [1000, 200_000]) {
+      const b = bad(mapRecord(record(), options({}, { decode: () => decode(avroPayload(depth)) })));
+      assert.deepEqual([b.stage, b.errorClass], ['map', 'NestingTooDeep'], `depth ${depth}: ${b.message}`);
+    }
+  });
+
+  test('a JSON Schema value deeper than the limit is a bad record at stage map, also when it holds a big integer', async () => {
+    const { compileJsonSchemaDecoder } = await import('../../sink/decode/jsonschema.ts');
+    const decode = compileJsonSchemaDecoder('{"type":"object"}');
+    for (const v of [`{"a":${'['.repeat(5000)}${']'.repeat(5000)}}`, `{"n":12345678901234567890,"a":${'['.repeat(5000)}${']'.repeat(5000)}}`]) {
+      const b = bad(mapRecord(record(), options({}, { decode: () => decode(Buffer.from(v)) })));
+      assert.deepEqual([b.stage, b.errorClass], ['map', 'NestingTooDeep'], b.message);
+    }
+  });
+});
