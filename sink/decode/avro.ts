@@ -691,6 +691,16 @@ function compileType(root: AvroType): Reader {
 }
 
 /**
+ * Defaults fill fields a writer did not write, when a reader's schema resolves
+ * against it; reading with the writer schema itself never uses them. avsc checks
+ * them anyway and refuses what JSON.parse cannot hold exactly (a long default
+ * beyond 2^53, valid for Java Avro and the registries), so they are left out.
+ */
+function withoutDefaults(key: string, value: unknown): unknown {
+  return key === 'default' ? undefined : value;
+}
+
+/**
  * Compiles a writer schema once (the caller caches it per schema id); the
  * returned function decodes one payload to a JSON-ready value (see the table
  * above). Throws AvroSchemaError for a schema that is not valid Avro, and the
@@ -699,7 +709,7 @@ function compileType(root: AvroType): Reader {
 export function compileAvroDecoder(schemaText: string): (payload: Buffer) => unknown {
   let schema: unknown;
   try {
-    schema = JSON.parse(schemaText);
+    schema = JSON.parse(schemaText, withoutDefaults);
   } catch (err) {
     throw new AvroSchemaError(`invalid Avro schema: not JSON (${(err as Error).message})`);
   }

@@ -79,3 +79,56 @@ test('a value nesting too deep stops the sink with BadRecord naming topic, parti
   // the reason the operator shows, then the record and the limit
   assert.match(fs.readFileSync(termination, 'utf8'), new RegExp(`^BadRecord: bad record at ${topic}/0@1 \\(map\\): .*more than 1000 levels deep`));
 });
+
+/** Registers a schema through the registry's Confluent-compatible REST API as a Java producer would (no client-side parsing). */
+async function register(url: string, subject: string, schema: string, schemaType = 'AVRO'): Promise<number> {
+  const res = await fetch(`${url}/subjects/${encodeURIComponent(subject)}/versions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/vnd.schemaregistry.v1+json' },
+    body: JSON.stringify({ schema, schemaType }),
+  });
+  const body = (await res.json()) as { id?: number };
+  assert.equal(res.status, 200, JSON.stringify(body));
+  return body.id!;
+}
+
+/** Confluent framing: magic byte 0, the schema id (4 bytes, big-endian), the Avro body. */
+function framed(id: number, body: Buffer): Buffer {
+  const head = Buffer.alloc(5);
+  head.writeUInt32BE(id, 1);
+  return Buffer.concat([head, body]);
+}
+
+test('an Avro writer schema with a long default beyond 2^53 decodes; a schema that cannot be compiled dead-letters with the compile error', async (t) => {
+  const { default: avro } = await import('avsc');
+  const { testRegistry } = await import('../harness/test-registry.ts');
+  const k = await testKafka();
+  const reg = await testRegistry();
+  const emu = await withEmulator();
+  t.after(() => emu.close());
+  const topic = await k.createTopic('avro-defaults');
+  const dlq = `${topic}-dlq`;
+  // valid for Java Avro 1.12 and for the registry; JSON.parse rounds the default
+  const text = '{"type":"record","name":"Counter","namespace":"test.defaults","fields":[{"name":"id","type":"long"},{"name":"limit","type":"long","default":9223372036854775807}]}';
+  const id = await register(reg.url, `${topic}-value`, text);
+  const body = avro.Type.forSchema({ type: 'record', name: 'Counter', fields: [{ name: 'id', type: 'long' }, { name: 'limit', type: 'long' }] }).toBuffer({ id: 1, limit: 5 });
+  // the registry accepts an import it cannot resolve; the sink reads no schema references
+  const badText = 'syntax = "proto3"; import "other.proto"; message M { other.X x = 1; }';
+  const badId = await register(reg.url, `${topic}-broken-value`, badText, 'PROTOBUF');
+  await produce(k, topic, [
+    { key: 'c1', value: framed(id, body) },
+    { key: 'b1', value: framed(badId, Buffer.from([0])) },
+  ]);
+  const config = sinkConfig(k, emu.url, [topic], { errors: { tolerance: 'all', deadLetterTopic: dlq }, schemaRegistry: { url: reg.url, requestTimeoutMs: 2000 }, format: { value: 'auto' } });
+  const sink = startSinkProcess(config);
+  t.after(() => stopSink(sink));
+  await waitForCount(emu, 1, 'events', 60_000, sink);
+  const res = await fetch(`${emu.url}/_emulator/collections/${WS}/events/docs/c1`);
+  assert.equal(res.status, 200, 'document c1 is missing');
+  const doc = (await res.json()) as Record<string, unknown>;
+  assert.deepEqual([doc.id, doc.limit], [1, 5]);
+  const [letter] = await deadLetters(k, dlq, 1);
+  assert.equal(letter!.key, 'b1');
+  assert.equal(letter!.headers[DLQ_HEADERS.stage], 'decode');
+  assert.match(letter!.headers[DLQ_HEADERS.message]!, new RegExp(`schema id ${badId} cannot be compiled: .*other\\.proto`));
+});

@@ -612,6 +612,13 @@ describe('invalid writer schemas: AvroSchemaError from compileAvroDecoder', () =
     });
   }
 
+  test('defaults play no part in reading with the writer schema: a long default beyond 2^53 (valid for Java Avro) compiles', () => {
+    const text = '{"type":"record","name":"R","fields":[{"name":"id","type":"long"},{"name":"max","type":"long","default":9223372036854775807},' +
+      '{"name":"min","type":["long","null"],"default":-9223372036854775808},{"name":"e","type":{"type":"enum","name":"E","symbols":["A"],"default":"A"},"default":"A"}]}';
+    const decoded = compileAvroDecoder(text)(bytes(varint(1n), varint(5n), varint(0n), varint(-1n), varint(0n)));
+    assert.equal(JSON.stringify(decoded), '{"id":1,"max":5,"min":-1,"e":"A"}');
+  });
+
   test('a primitive schema as JSON text (as the registry stores it)', () => {
     assert.equal(JSON.stringify(compileAvroDecoder('"string"')(bytes(varint(1n), 0x7a))), '"z"');
   });
