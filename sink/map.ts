@@ -4,6 +4,7 @@
 // write replaces instead of duplicating.
 import type { SinkConfig } from './config/schema.ts';
 import { NestingTooDeep, isStackOverflow, jsonNestsTooDeep } from './decode/depth.ts';
+import { BINARY_ID } from './decode/key.ts';
 import { DecodeError, decodeJsonText, parseJsonText } from './decode/json.ts';
 import type { Action, SinkRecord } from './record.ts';
 
@@ -23,14 +24,21 @@ export class MappingError extends Error {
 // ignoreBOM keeps a leading U+FEFF: stripping it would merge distinct keys into one _id
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
-/** The record key as a Rockset `_id`: its UTF-8 text, or `base64:<...>` for binary keys. */
+/**
+ * The record key as a Rockset `_id`: its UTF-8 text, or `base64:<...>` for binary
+ * keys. A text key that itself starts with `base64:` takes the binary form too, so
+ * an `_id` starting with `base64:` is always the base64 of the key's bytes and no
+ * text key can name a binary key's document. Other text keys keep their text.
+ */
 export function keyToId(key: Buffer | null): string | undefined {
   if (key === null || key.length === 0) return undefined;
+  let text: string;
   try {
-    return utf8.decode(key);
+    text = utf8.decode(key);
   } catch {
-    return `base64:${key.toString('base64')}`;
+    return BINARY_ID + key.toString('base64');
   }
+  return text.startsWith(BINARY_ID) ? BINARY_ID + key.toString('base64') : text;
 }
 
 export function coordinatesId(r: SinkRecord): string {

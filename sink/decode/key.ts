@@ -3,14 +3,18 @@
 
 import { NestingTooDeep, isStackOverflow, jsonNestsTooDeep } from './depth.ts';
 
+/** The prefix of an `_id` made of a key's bytes in base64 (a binary key, or a text key starting with this prefix). */
+export const BINARY_ID = 'base64:';
+
 /**
  * A decoded key as a Rockset `_id`: stable across producers, so the same key
- * always names the same document. Strings stay as they are; numbers keep their
- * digits; objects become canonical JSON (keys sorted).
+ * always names the same document. Strings stay as they are (one starting with
+ * `base64:` is written in that form, as keyToId writes a text key); numbers keep
+ * their digits; objects become canonical JSON (keys sorted).
  */
 export function canonicalKey(value: unknown): string | undefined {
   if (value === null || value === undefined) return undefined;
-  if (typeof value === 'string') return value;
+  if (typeof value === 'string') return value.startsWith(BINARY_ID) ? BINARY_ID + Buffer.from(value).toString('base64') : value;
   let json: string;
   try {
     json = canonicalJson(value);

@@ -132,3 +132,29 @@ test('an Avro writer schema with a long default beyond 2^53 decodes; a schema th
   assert.equal(letter!.headers[DLQ_HEADERS.stage], 'decode');
   assert.match(letter!.headers[DLQ_HEADERS.message]!, new RegExp(`schema id ${badId} cannot be compiled: .*other\\.proto`));
 });
+
+test('a binary key and a text key spelling its base64 _id write two documents; the text key\'s tombstone deletes only its own', async (t) => {
+  const k = await testKafka();
+  const emu = await withEmulator();
+  t.after(() => emu.close());
+  const topic = await k.createTopic('key-spaces');
+  await produce(k, topic, [
+    { key: Buffer.from([0x80]), value: '{"from":"binary"}' },
+    { key: 'base64:gA==', value: '{"from":"text"}' },
+    { key: 'user-1', value: '{"from":"plain"}' },
+  ]);
+  const config = sinkConfig(k, emu.url, [topic]);
+  const sink = startSinkProcess(config);
+  t.after(() => stopSink(sink));
+  await waitForCount(emu, 3, 'events', 60_000, sink);
+  const stored = async (id: string) => {
+    const res = await fetch(`${emu.url}/_emulator/collections/${WS}/events/docs/${encodeURIComponent(id)}`);
+    return res.status === 200 ? ((await res.json()) as { from: string }).from : undefined;
+  };
+  assert.equal(await stored('base64:gA=='), 'binary');
+  assert.equal(await stored(`base64:${Buffer.from('base64:gA==').toString('base64')}`), 'text');
+  assert.equal(await stored('user-1'), 'plain', 'an ordinary text key keeps its text as _id');
+  await produce(k, topic, [{ key: 'base64:gA==', value: null }]);
+  await waitFor('the text key\'s document deleted', async () => (await emu.admin.count(WS, 'events')) === 2, { timeoutMs: 30_000 });
+  assert.equal(await stored('base64:gA=='), 'binary');
+});

@@ -72,6 +72,22 @@ describe('keyToId / coordinatesId', () => {
     assert.notEqual(keyToId(Buffer.from('\uFEFFabc')), keyToId(Buffer.from('abc')));
   });
 
+  test('keyToId: a binary key and a text key never share an _id; an _id starting with base64: is the base64 of the key bytes', () => {
+    assert.equal(keyToId(Buffer.from([0x80])), 'base64:gA==');
+    const text = Buffer.from('base64:gA==');
+    assert.equal(keyToId(text), `base64:${text.toString('base64')}`);
+    assert.equal(keyToId(Buffer.from('base64:')), `base64:${Buffer.from('base64:').toString('base64')}`);
+    // text that merely contains the prefix, or spells it otherwise, keeps its id
+    for (const k of ['x-base64:gA==', 'BASE64:gA==', 'base64', ' base64:gA==']) assert.equal(keyToId(Buffer.from(k)), k);
+  });
+
+  test('canonicalKey: a decoded string key starting with base64: is written as the base64 of its UTF-8, like a text key', async () => {
+    const { canonicalKey } = await import('../../sink/decode/key.ts');
+    assert.equal(canonicalKey('base64:gA=='), `base64:${Buffer.from('base64:gA==').toString('base64')}`);
+    assert.equal(canonicalKey('base64:gA=='), keyToId(Buffer.from('base64:gA==')));
+    assert.equal(canonicalKey('user-1'), 'user-1');
+  });
+
   test('coordinatesId is <topic>-<partition>-<offset>', () => {
     assert.equal(coordinatesId(record({ topic: 'a.b-c', partition: 11, offset: '9223372036854775807' })), 'a.b-c-11-9223372036854775807');
   });
@@ -234,6 +250,13 @@ describe('mapRecord: tombstones', () => {
     assert.equal(del.kind, 'delete');
     assert.equal((del as { id: string }).id, upsert(up).id);
     assert.equal((del as { json: string }).json, JSON.stringify({ _id: upsert(up).id }));
+  });
+
+  test('a text key spelling a binary key\'s id deletes its own document, not the binary key\'s', () => {
+    const binary = Buffer.from([0x80]);
+    const text = Buffer.from('base64:gA==');
+    assert.notEqual(upsert(mapRecord(record({ k: binary }), options())).id, upsert(mapRecord(record({ k: text }), options())).id);
+    assert.equal((mapRecord(record({ v: null, k: text }), options()) as { id: string }).id, upsert(mapRecord(record({ k: text }), options())).id);
   });
 
   test('with a multi-byte key: bytes count UTF-8 bytes', () => {
