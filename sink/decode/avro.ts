@@ -12,7 +12,7 @@
 // | boolean | true / false (a byte other than 0 or 1 is a decode error) |
 // | int | number |
 // | long | number when a safe integer (abs <= 2^53-1), else its exact digits (JSON.rawJSON, e.g. 9223372036854775807) |
-// | float, double | number; a float is widened exactly (0.1f -> 0.10000000149011612); NaN, Infinity, -Infinity -> null (JSON cannot hold them) |
+// | float, double | number; a float is the shortest decimal that reads back as the same float32 (0.1f -> 0.1), as Java's Float.toString writes it and as Protobuf floats are (sink/decode/numbers.ts); -0.0 stays -0.0; NaN, Infinity, -Infinity -> null (JSON cannot hold them) |
 // | string | string (invalid UTF-8 becomes U+FFFD, as in avsc and Java) |
 // | bytes, fixed | base64 string |
 // | enum | the symbol (string) |
@@ -57,6 +57,7 @@
 import avro from 'avsc';
 import type { Type as AvroType, types as avroTypes } from 'avsc';
 import { NestingTooDeep, isStackOverflow } from './depth.ts';
+import { float32, float64 } from './numbers.ts';
 
 export class AvroDecodeError extends Error {
   override name = 'AvroDecodeError';
@@ -208,14 +209,14 @@ const readFloat: Reader = () => {
   need(4);
   const x = B.readFloatLE(P);
   P += 4;
-  return Number.isFinite(x) ? x : null; // NaN and ±Infinity -> null
+  return float32(x);
 };
 
 const readDouble: Reader = () => {
   need(8);
   const x = B.readDoubleLE(P);
   P += 8;
-  return Number.isFinite(x) ? x : null;
+  return float64(x);
 };
 
 // Short strings are everywhere in records (codes, enums-as-strings, keys): up to

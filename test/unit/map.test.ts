@@ -456,3 +456,18 @@ describe('registry-decoded values nesting too deep', () => {
     }
   });
 });
+
+describe('negative zero', () => {
+  test('a JSON value\'s -0.0 keeps its sign in the document, whichever path writes it', () => {
+    for (const v of ['{"a":-0.0,"b":-0,"c":-0.5,"d":-0e2,"e":0,"s":"-0"}', '{"_id":"x","a":-0.0,"b":-0,"c":-0.5,"d":-0e2,"e":0,"s":"-0"}']) {
+      const text = upsert(mapRecord(record({ v }), options())).json;
+      assert.match(text, /"a":-0\.0,"b":-0,"c":-0\.5,"d":-0e2,"e":0,"s":"-0"/, text);
+    }
+  });
+
+  test('a JSON Schema value\'s -0.0 keeps its sign', async () => {
+    const { compileJsonSchemaDecoder } = await import('../../sink/decode/jsonschema.ts');
+    const decode = compileJsonSchemaDecoder('{"type":"object"}');
+    assert.match(upsert(mapRecord(record(), options({}, { decode: () => decode(Buffer.from('{"a":-0.0,"n":[-0]}')) }))).json, /"a":-0\.0,"n":\[-0\]/);
+  });
+});
