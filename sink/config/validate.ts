@@ -116,6 +116,10 @@ function crossFieldProblems(c: SinkConfig): string[] {
     const consumed = kafka.topics?.includes(dlq) || (kafka.topicPattern !== undefined && safeTest(kafka.topicPattern, dlq));
     if (consumed) p.push(`errors.deadLetterTopic: ${dlq} is also consumed by the sink, which would loop bad records. Choose another topic`);
   }
+  if (documents.idSource === 'document' && documents.tombstones === 'delete') {
+    // an upsert takes the _id from its document, a tombstone has only the key: the delete would name another document
+    p.push('documents.tombstones: "delete" does not work with documents.idSource "document": a tombstone carries only the key, not the _id its document chose, so the delete would miss. Either set documents.tombstones to "ignore", or set documents.idSource to "key" so that the key names the document and tombstones delete it');
+  }
   if (documents.eventTime === 'field' && !documents.eventTimeField) {
     p.push('documents.eventTimeField: is required when documents.eventTime is "field". Name the document field holding the event time');
   }

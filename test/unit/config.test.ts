@@ -79,6 +79,11 @@ describe('validateConfig: defaults', () => {
     assert.deepEqual(c.documents, { idSource: 'coordinates', eventTime: 'timestamp', tombstones: 'delete' });
   });
 
+  test('idSource document is accepted with tombstones ignore, and every idSource with tombstones delete but document', () => {
+    assert.equal(validateConfig(withConfig({ documents: { idSource: 'document', tombstones: 'ignore' } })).documents.idSource, 'document');
+    for (const idSource of ['key', 'coordinates']) assert.equal(validateConfig(withConfig({ documents: { idSource, tombstones: 'delete' } })).documents.tombstones, 'delete');
+  });
+
   test('trailing slashes of apiServer are removed', () => {
     assert.equal(validateConfig(withConfig({ rockset: { apiServer: 'https://api.usw2a1.rockset.com/' } })).rockset.apiServer, 'https://api.usw2a1.rockset.com');
     assert.equal(validateConfig(withConfig({ rockset: { apiServer: 'http://localhost:3000//' } })).rockset.apiServer, 'http://localhost:3000');
@@ -157,6 +162,12 @@ describe('validateConfig: rejected, naming the field and a fix', () => {
     { name: 'eventTime field without eventTimeField', input: withConfig({ documents: { eventTime: 'field' } }), mentions: ['documents.eventTimeField', 'required', '"field"'] },
     { name: 'maxBackoffMs below initialBackoffMs', input: withConfig({ retry: { initialBackoffMs: 1000, maxBackoffMs: 999 } }), mentions: ['retry.maxBackoffMs', '999', '1000', 'Raise it'] },
     { name: 'heartbeat more than a third of the session', input: withConfig({ kafka: { heartbeatIntervalMs: 10_001, sessionTimeoutMs: 30_000 } }), mentions: ['kafka.heartbeatIntervalMs', '10001', '30000', 'Lower it'] },
+    {
+      name: 'idSource document with tombstones delete (the default)',
+      input: withConfig({ documents: { idSource: 'document' } }),
+      mentions: ['documents.tombstones', 'documents.idSource "document"', 'only the key', 'set documents.tombstones to "ignore"', 'documents.idSource to "key"'],
+    },
+    { name: 'idSource document with tombstones delete (explicit)', input: withConfig({ documents: { idSource: 'document', tombstones: 'delete' } }), mentions: ['documents.tombstones', 'documents.idSource "document"'] },
     { name: 'documents.tombstones "drop"', input: withConfig({ documents: { tombstones: 'drop' } }), mentions: ['documents.tombstones', '"drop"', 'delete, ignore'] },
     { name: 'logLevel "loud"', input: withConfig({ logLevel: 'loud' }), mentions: ['logLevel', '"loud"', 'fatal, error, warn, info, debug, trace'] },
     { name: 'wrong type', input: withConfig({ kafka: { ssl: 'yes' } }), mentions: ['kafka.ssl', 'boolean', '"yes"'] },
