@@ -91,6 +91,13 @@ export const CROSS_FIELD_RULES = {
     message: 'documents.eventTimeField: is required when documents.eventTime is "field". Name the document field holding the event time',
     jsonSchema: { if: { required: ['eventTime'], properties: { eventTime: { const: 'field' } } }, then: { required: ['eventTimeField'] } },
   },
+  documentIdTombstones: {
+    at: 'documents',
+    // tombstones defaults to "delete": a sink naming idSource "document" must say "ignore"
+    rule: "!has(self.idSource) || self.idSource != 'document' || (has(self.tombstones) && self.tombstones == 'ignore')",
+    message: 'documents.tombstones: "delete" does not work with documents.idSource "document": a tombstone carries only the key, not the _id its document chose, so the delete would miss. Set documents.tombstones to "ignore", or documents.idSource to "key"',
+    jsonSchema: { if: { required: ['idSource'], properties: { idSource: { const: 'document' } } }, then: { required: ['tombstones'], properties: { tombstones: { const: 'ignore' } } } },
+  },
   backoffOrder: {
     at: 'retry',
     rule: '!has(self.maxBackoffMs) || !has(self.initialBackoffMs) || self.maxBackoffMs >= self.initialBackoffMs',

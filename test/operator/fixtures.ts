@@ -103,6 +103,10 @@ export const RULE_CASES: Record<keyof typeof CROSS_FIELD_RULES, { bad: Json; fix
     bad: withSection(minimalSpec(), 'errors', { tolerance: 'all' }),
     fixed: withSection(minimalSpec(), 'errors', { tolerance: 'all', deadLetterTopic: 'orders.dlq' }),
   },
+  documentIdTombstones: {
+    bad: withSection(minimalSpec(), 'documents', { idSource: 'document' }),
+    fixed: withSection(minimalSpec(), 'documents', { idSource: 'document', tombstones: 'ignore' }),
+  },
   eventTimeField: {
     bad: withSection(minimalSpec(), 'documents', { eventTime: 'field' }),
     fixed: withSection(minimalSpec(), 'documents', { eventTime: 'field', eventTimeField: 'ts' }),
