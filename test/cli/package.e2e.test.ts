@@ -50,7 +50,11 @@ function node22(): string {
 
 before(() => {
   const bin = node22();
-  env = { ...process.env, PATH: `${NODE22_BIN}${path.delimiter}${process.env.PATH ?? ''}` };
+  // A CI job's shell, not an npm script's: npm run leaves npm_* settings (npm_node_execpath
+  // among them) and node_modules/.bin on PATH, which point npx at the Node that ran npm.
+  const outer = Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k) && k !== 'NODE' && k !== 'NODE_OPTIONS' && k !== 'INIT_CWD');
+  const pathDirs = (process.env.PATH ?? '').split(path.delimiter).filter((d) => d && !d.includes(`${path.sep}node_modules${path.sep}.bin`));
+  env = { ...Object.fromEntries(outer), PATH: [NODE22_BIN, ...pathDirs].join(path.delimiter) };
   assert.match(ok(bin, ['--version'], root), /^v22\./);
 });
 
