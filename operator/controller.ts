@@ -10,6 +10,7 @@
 // whose lag changed. Reconcile passes are write-free when nothing changed, so
 // neither the resync nor the informers' relists cause API writes.
 import type { KubeConfig } from '@kubernetes/client-node';
+import type { RequestGuard } from './api-request.ts';
 import type { Logger } from 'pino';
 import { GROUP, KIND, PLURAL, VERSION, type RocksetSink } from './api/rocksetsink.ts';
 import { EventRecorder } from './events.ts';
@@ -36,6 +37,8 @@ export interface ControllerOptions {
   workers?: number;
   resyncIntervalMs?: number;
   relistIntervalMs?: number;
+  /** Timeouts and the leader fence for every API request (operator/leader.ts). */
+  guard?: RequestGuard;
 }
 
 const MANAGED = `app.kubernetes.io/managed-by=${MANAGED_BY}`;
@@ -107,7 +110,7 @@ export class Controller {
 
   constructor(o: ControllerOptions) {
     this.#o = o;
-    const live = createKube(o.kc, { onWrite: (kind) => o.metrics.apiWrites.inc({ kind }), onRead: (kind) => o.metrics.apiReads.inc({ kind }) });
+    const live = createKube(o.kc, { ...(o.guard ? { guard: o.guard } : {}), onWrite: (kind) => o.metrics.apiWrites.inc({ kind }), onRead: (kind) => o.metrics.apiReads.inc({ kind }) });
     const find = <T extends Meta>(informers: { get(ns: string, name: string): T | undefined }[], ns: string, name: string): T | undefined => {
       for (const i of informers) {
         const hit = i.get(ns, name);
@@ -125,7 +128,7 @@ export class Controller {
       deployment: (ns, name) => find(this.#deployments, ns, name) as ExistingObject | undefined,
       pods: (ns) => this.#pods.flatMap((i) => i.list()).filter((p) => p.metadata.namespace === ns) as unknown as (PodInfo & Meta)[],
     });
-    this.#events = new EventRecorder(o.kc, { component: 'rockset-sink-operator', instance: o.identity, log: o.log });
+    this.#events = new EventRecorder(o.kc, { component: 'rockset-sink-operator', instance: o.identity, log: o.log, ...(o.guard ? { guard: o.guard } : {}) });
     const scopes: (string | undefined)[] = o.namespaces.length ? o.namespaces : [undefined];
     const relistIntervalMs = o.relistIntervalMs ?? 300_000;
     const log = o.log.child({ module: 'informer' });

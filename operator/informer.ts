@@ -41,6 +41,8 @@ export interface InformerOptions<T extends Meta> {
   log?: InformerLog;
 }
 
+const LIST_TIMEOUT_MS = 60_000;
+
 const key = (o: Meta): string => `${o.metadata.namespace ?? ''}/${o.metadata.name}`;
 
 export class Informer<T extends Meta> {
@@ -139,7 +141,12 @@ export class Informer<T extends Meta> {
 
   async #relist(): Promise<void> {
     this.#abort = new AbortController();
-    const list = await apiRequest<{ apiVersion?: string; kind?: string; metadata: { resourceVersion: string }; items: T[] }>(this.#kc, 'GET', this.#opts.path, { query: { labelSelector: this.#opts.labelSelector }, signal: this.#abort.signal });
+    // Bounded like every request (a list only reads, so more generously than a write).
+    const list = await apiRequest<{ apiVersion?: string; kind?: string; metadata: { resourceVersion: string }; items: T[] }>(this.#kc, 'GET', this.#opts.path, {
+      query: { labelSelector: this.#opts.labelSelector },
+      signal: this.#abort.signal,
+      guard: { timeoutMs: LIST_TIMEOUT_MS },
+    });
     const fresh = new Map<string, T>();
     // A list's items come without apiVersion and kind (a watch's objects carry them):
     // cached objects look the same whichever way they arrived.

@@ -123,10 +123,13 @@ async function main(): Promise<number> {
   if (!s.leaseNamespace) s.leaseNamespace = podNamespace() ?? kc.getContextObject(kc.getCurrentContext())?.namespace ?? 'default';
 
   const metrics = createOperatorMetrics();
-  const controller = new Controller({ kc, namespaces: s.namespaces, image: s.image, log, metrics, identity: s.identity, lagIntervalMs: s.lagIntervalMs, resyncIntervalMs: s.resyncIntervalMs, workers: s.workers });
   const elector = s.leaderElection
     ? new LeaderElector(kc, { namespace: s.leaseNamespace, name: s.leaseName, identity: s.identity, leaseDurationMs: s.leaseDurationMs, renewDeadlineMs: s.renewDeadlineMs, retryPeriodMs: s.retryPeriodMs, log })
     : undefined;
+  // Every request the controller makes ends within the renew deadline, and no write
+  // leaves while the lease is not freshly renewed (operator/leader.ts, mayAct).
+  const guard = elector ? { timeoutMs: s.renewDeadlineMs, mayWrite: () => elector.mayAct() } : { timeoutMs: 30_000 };
+  const controller = new Controller({ kc, namespaces: s.namespaces, image: s.image, log, metrics, identity: s.identity, lagIntervalMs: s.lagIntervalMs, resyncIntervalMs: s.resyncIntervalMs, workers: s.workers, guard });
   let leading = false;
 
   const server = http.createServer((req, res) => {
