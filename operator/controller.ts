@@ -62,7 +62,8 @@ export function withoutManagedFields<T extends Meta>(o: T): T {
 }
 
 interface RawPod extends Meta {
-  status?: { containerStatuses?: Record<string, unknown>[] };
+  metadata: Meta['metadata'] & { deletionTimestamp?: string };
+  status?: { containerStatuses?: Record<string, unknown>[]; conditions?: { type: string }[] };
 }
 
 /** The named fields of `o` that are set. */
@@ -74,9 +75,10 @@ function pick<T extends object, K extends keyof T>(o: T, keys: K[]): Pick<T, K> 
 
 export function podSummary(p: RawPod): RawPod {
   return {
-    metadata: pick(p.metadata, ['name', 'namespace', 'labels', 'resourceVersion', 'uid', 'ownerReferences']),
+    metadata: pick(p.metadata, ['name', 'namespace', 'labels', 'resourceVersion', 'uid', 'ownerReferences', 'deletionTimestamp']),
     status: {
       containerStatuses: (p.status?.containerStatuses ?? []).map(({ name: c, ready, restartCount, state, lastState }) => ({ name: c, ready, restartCount, state, lastState })),
+      conditions: (p.status?.conditions ?? []).filter((c) => c.type === 'PodScheduled'),
     },
   };
 }

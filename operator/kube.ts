@@ -26,8 +26,10 @@ export interface ExistingObject {
 }
 
 export interface PodInfo {
-  metadata: { name: string };
+  metadata: { name: string; deletionTimestamp?: string };
   status?: {
+    /** Only PodScheduled is kept (the scheduler's reason when it cannot place the pod). */
+    conditions?: { type: string; status: string; reason?: string; message?: string }[];
     containerStatuses?: {
       name: string;
       ready?: boolean;

@@ -102,6 +102,8 @@ function observePod(p: PodInfo): ObservedPod {
   if (term) pod.lastTermination = term.message === undefined ? { exitCode: term.exitCode } : { exitCode: term.exitCode, message: term.message };
   const waiting = c?.state?.waiting?.reason;
   if (waiting) pod.waitingReason = waiting;
+  const scheduled = p.status?.conditions?.find((x) => x.type === 'PodScheduled');
+  if (scheduled?.status === 'False') pod.unschedulable = { reason: scheduled.reason ?? 'Unschedulable', message: scheduled.message ?? '' };
   return pod;
 }
 
@@ -257,7 +259,10 @@ export async function reconcile(key: ReconcileKey, deps: ReconcileDeps): Promise
   if (deployment) observed.deployment = observeDeployment(deployment);
   // A pod that restarted and is ready again keeps its last termination: only pods
   // that are not ready (or are waiting, e.g. CrashLoopBackOff) speak for a failure.
-  observed.pods = (await kube.listPods(namespace, selectorString(sink))).filter(failingOrStarting).map(observePod);
+  const pods = await kube.listPods(namespace, selectorString(sink));
+  observed.pods = pods.filter((p) => p.metadata.deletionTimestamp === undefined && failingOrStarting(p)).map(observePod);
+  const terminating = pods.filter((p) => p.metadata.deletionTimestamp !== undefined).length;
+  if (terminating) observed.terminating = terminating;
   if (deps.readLag) {
     try {
       const lag = await deps.readLag(valid);

@@ -256,6 +256,22 @@ describe('the operator process', { concurrency: false }, () => {
     assert.equal(ev.type, 'Warning');
   });
 
+  test('a pod template naming a missing ServiceAccount -> WorkersAvailable and Ready False/FailedCreate naming it, Stalled with a Warning; creating it recovers', async () => {
+    const spec = minimalSpec() as Record<string, unknown>;
+    spec['podTemplate'] = { serviceAccountName: 'no-such-sa' };
+    await createSink('nosa', spec);
+    const s = await sinkUntil('nosa', 'WorkersAvailable=False FailedCreate', (x) => condition(x, 'WorkersAvailable')?.reason === 'FailedCreate');
+    assert.match(condition(s, 'WorkersAvailable')!.message, /^0\/1 workers available: The Deployment cannot create worker pods: .*serviceaccount "no-such-sa" not found/);
+    assert.equal(condition(s, 'Ready')?.status, 'False');
+    assert.match(condition(s, 'Ready')!.message, /serviceaccount "no-such-sa" not found/);
+    assert.equal(condition(s, 'Stalled')?.reason, 'FailedCreate');
+    const ev = await eventUntil('nosa', 'FailedCreate');
+    assert.equal(ev.type, 'Warning');
+    const sa = await cp.request('POST', `/api/v1/namespaces/${ns}/serviceaccounts`, { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'no-such-sa' } });
+    assert.equal(sa.status, 201, JSON.stringify(sa.body));
+    await sinkUntil('nosa', 'Ready once the ServiceAccount exists', (x) => condition(x, 'Ready')?.status === 'True', 60_000);
+  });
+
   test('the kube-apiserver restarts mid-run: the operator reconnects and converges without a restart of its own', async () => {
     const pid = op.proc.pid;
     await cp.restartApiServer();
