@@ -39,6 +39,8 @@ export interface ControllerOptions {
   relistIntervalMs?: number;
   /** Timeouts and the leader fence for every API request (operator/leader.ts). */
   guard?: RequestGuard;
+  /** Rockset API hosts sinks may use (api-hosts.ts); empty: any. */
+  allowedApiHosts?: string[];
 }
 
 const MANAGED = `app.kubernetes.io/managed-by=${MANAGED_BY}`;
@@ -267,6 +269,7 @@ export class Controller {
           kube: this.kube,
           now: () => new Date(),
           image: this.#o.image,
+          allowedApiHosts: this.#o.allowedApiHosts ?? [],
           readLag: async (s) => this.#lag.lag(s.metadata.namespace, s.metadata.name),
         });
         metrics.reconciles.inc({ result: result.outcome });

@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { GROUP, RESTARTED_AT_ANNOTATION, type RocksetSink, type RocksetSinkStatus } from './api/rocksetsink.ts';
 import { validateSpec } from './api/validate.ts';
+import { apiHostAllowed, hostNotAllowedMessage } from './api-hosts.ts';
 import type { ExistingObject, Kube, PodInfo } from './kube.ts';
 import { canonicalJson, secretsChecksum } from './render/checksum.ts';
 import { secretMounts } from './render/config.ts';
@@ -31,6 +32,8 @@ export interface ReconcileDeps {
   readLag?(sink: RocksetSink): Promise<ObservedLag | undefined>;
   /** Default sink image; spec.image overrides it. */
   image?: string;
+  /** Rockset API hosts a sink may send its API key to (api-hosts.ts); empty or absent: any. */
+  allowedApiHosts?: readonly string[];
 }
 
 export interface ReconcileResult {
@@ -189,6 +192,13 @@ export async function reconcile(key: ReconcileKey, deps: ReconcileDeps): Promise
     return result('done');
   }
   const valid: RocksetSink = { ...sink, spec: checked.spec };
+  // Nothing is deployed (no API key sent) for a host the operator does not allow.
+  const allowed = deps.allowedApiHosts ?? [];
+  if (!apiHostAllowed(valid.spec.rockset.apiServer, allowed)) {
+    observed.configProblem = { field: 'rockset.apiServer', message: hostNotAllowedMessage(valid.spec.rockset.apiServer, allowed) };
+    await writeStatus();
+    return result('done');
+  }
 
   // 2. Secrets: every referenced Secret and key must exist. Versions only, never values.
   const versions: Record<string, string> = {};

@@ -57,7 +57,7 @@ export const RESTARTED_AT_ANNOTATION = `${GROUP}/restartedAt`;
 
 export interface CrossFieldRule {
   /** Where the rule sits: 'spec' or a top-level spec section. */
-  at: 'spec' | 'kafka' | 'errors' | 'documents' | 'retry' | 'schemaRegistry';
+  at: 'spec' | 'kafka' | 'rockset' | 'errors' | 'documents' | 'retry' | 'schemaRegistry';
   /** CEL, evaluated with self = the object at `at`. */
   rule: string;
   /** Names the field and the fix. */
@@ -116,6 +116,13 @@ export const CROSS_FIELD_RULES = {
       },
       then: { required: ['schemaRegistry'] },
     },
+  },
+  httpsApiServer: {
+    at: 'rockset',
+    // Other schemes are refused by apiServer's own pattern.
+    rule: "!self.apiServer.startsWith('http://') || (has(self.allowInsecureHttp) && self.allowInsecureHttp)",
+    message: 'rockset.apiServer: must be an https:// URL: over http the API key travels in clear text. Use https, or set rockset.allowInsecureHttp: true for a local emulator',
+    jsonSchema: { anyOf: [{ properties: { apiServer: { not: { pattern: '^http://' } } } }, { required: ['allowInsecureHttp'], properties: { allowInsecureHttp: { const: true } } }] },
   },
   registryPassword: {
     at: 'schemaRegistry',
@@ -218,8 +225,14 @@ const KafkaSpecSchema = Type.Composite(
 );
 
 const RocksetSpecSchema = Type.Composite(
-  [Type.Omit(RocksetSchema, ['apiKeyFile']), Type.Object({ apiKeySecretRef: Type.Composite([SecretKeyRefSchema], { additionalProperties: false, description: 'Secret key holding the Rockset API key' }) })],
-  { additionalProperties: false, description: 'The Rockset API server, workspace and collections to write' },
+  [
+    Type.Omit(RocksetSchema, ['apiKeyFile']),
+    Type.Object({
+      apiKeySecretRef: Type.Composite([SecretKeyRefSchema], { additionalProperties: false, description: 'Secret key holding the Rockset API key' }),
+      allowInsecureHttp: Type.Optional(Type.Boolean({ description: 'Allow an http:// apiServer (the API key is then sent in clear text): for a local emulator only' })),
+    }),
+  ],
+  { additionalProperties: false, description: 'The Rockset API server, workspace and collections to write', ...rulesAt('rockset') },
 );
 
 const SchemaRegistrySpecSchema = Type.Composite(

@@ -52,7 +52,8 @@ export function renderConfig(sink: RocksetSink): SinkConfigInput {
   const mounts = secretMounts(spec);
   // kafka.tls is not sink configuration: the CA reaches the sink through NODE_EXTRA_CA_CERTS.
   const { sasl, tls: _tls, ...kafka } = spec.kafka;
-  const { apiKeySecretRef: _apiKey, ...rockset } = spec.rockset;
+  // allowInsecureHttp is the operator's admission of an http apiServer, not sink configuration.
+  const { apiKeySecretRef: _apiKey, allowInsecureHttp: _http, ...rockset } = spec.rockset;
   const config: SinkConfigInput = {
     kafka: sasl ? { ...kafka, sasl: { mechanism: sasl.mechanism, username: sasl.username, passwordFile: fileOf(mounts, 'kafka-sasl') } } : kafka,
     rockset: { ...rockset, apiKeyFile: fileOf(mounts, 'api-key') },

@@ -111,6 +111,7 @@ before(async () => {
     OPERATOR_RETRY_PERIOD_SECONDS: '2',
     // Every sink is re-checked every 2 s: the idle test sees those passes served from the caches.
     OPERATOR_RESYNC_SECONDS: '2',
+    OPERATOR_ALLOWED_API_HOSTS: '*.rockset.com',
   });
 });
 
@@ -177,6 +178,18 @@ describe('the operator process', { concurrency: false }, () => {
     assert.equal((await events('orders')).filter((e) => e.reason === 'InvalidSpec').length, 1);
     await cp.request('PATCH', `${sinks}/orders`, fix);
     await sinkUntil('orders', 'Ready=True once more', (s) => condition(s, 'Ready')?.status === 'True');
+  });
+
+  test('an apiServer host outside OPERATOR_ALLOWED_API_HOSTS -> ConfigValid=False naming the host and the chart value; no workers, no key sent', async () => {
+    const spec = minimalSpec() as { rockset: Record<string, unknown> };
+    spec.rockset['apiServer'] = 'https://collector.example.net';
+    await createSink('elsewhere', spec);
+    const s = await sinkUntil('elsewhere', 'ConfigValid=False', (x) => condition(x, 'ConfigValid')?.status === 'False');
+    assert.match(condition(s, 'ConfigValid')!.message, /^rockset\.apiServer: host collector\.example\.net is not among the API hosts this operator allows \(\*\.rockset\.com\).*allowedApiHosts/);
+    assert.equal(condition(s, 'Ready')?.status, 'False');
+    assert.equal((await cp.request('GET', `${deployments}/elsewhere-sink`)).status, 404, 'no Deployment for a host that is not allowed');
+    assert.equal((await cp.request('GET', `/api/v1/namespaces/${ns}/configmaps/elsewhere-sink`)).status, 404);
+    assert.equal((await cp.request('DELETE', `${sinks}/elsewhere`)).status, 200);
   });
 
   test('a missing Secret -> SecretsResolved=False with its name; creating it resolves', async () => {

@@ -112,6 +112,10 @@ export const RULE_CASES: Record<keyof typeof CROSS_FIELD_RULES, { bad: Json; fix
     bad: withSection(minimalSpec(), 'retry', { initialBackoffMs: 60000 }),
     fixed: withSection(minimalSpec(), 'retry', { initialBackoffMs: 60000, maxBackoffMs: 60000 }),
   },
+  httpsApiServer: {
+    bad: withSection(minimalSpec(), 'rockset', { apiServer: 'http://rockset-emulator:3000' }),
+    fixed: withSection(minimalSpec(), 'rockset', { apiServer: 'http://rockset-emulator:3000', allowInsecureHttp: true }),
+  },
   registryFormats: {
     bad: withSection(minimalSpec(), 'format', { key: 'avro' }),
     fixed: { ...withSection(minimalSpec(), 'format', { key: 'avro' }), schemaRegistry: { url: 'http://registry:8081' } },
