@@ -17,6 +17,7 @@ import { deadLetterWriter } from './dlq.ts';
 import { BatchAbandoned, FatalSinkError, membershipLost, topicOrPartitionUnknown } from './errors.ts';
 import { meterDecompression, registerCompressionCodecs } from './kafka/codecs.ts';
 import { fetchMemoryAdvice } from './kafka/fetch-memory.ts';
+import { assignmentGuard } from './kafka/assignment.ts';
 import type { SinkRecord } from './record.ts';
 import type { RegistryDecoder, KeyFormat } from './decode/registry.ts';
 import { canonicalKey } from './decode/key.ts';
@@ -91,8 +92,10 @@ export async function startSink(loaded: LoadedConfig, log: Logger): Promise<Runn
     stopping: stopping.signal,
   });
 
+  const assignment = assignmentGuard(config.kafka.groupId, log);
   const consumerOptions = {
     groupId: config.kafka.groupId,
+    partitionAssigners: [assignment.assigner],
     sessionTimeout: config.kafka.sessionTimeoutMs,
     heartbeatInterval: config.kafka.heartbeatIntervalMs,
     maxBytesPerPartition: config.kafka.fetchMaxBytesPerPartition,
@@ -105,6 +108,7 @@ export async function startSink(loaded: LoadedConfig, log: Logger): Promise<Runn
   watchCompression(config, metrics, log, () => assignedPartitions);
   const newConsumer = (): Consumer => {
     const c = kafka.consumer(consumerOptions);
+    assignment.attach(c);
     c.on(c.events.GROUP_JOIN, (e) => {
       joined = true;
       assignedPartitions = Object.values(e.payload.memberAssignment).reduce((n, ps) => n + ps.length, 0);
@@ -124,7 +128,7 @@ export async function startSink(loaded: LoadedConfig, log: Logger): Promise<Runn
 
   const http = await startHttp(config.http.host, config.http.port, metrics.registry, {
     healthy: () => fatal === undefined,
-    ready: () => joined && fatal === undefined && !stopping.signal.aborted,
+    ready: () => joined && assignment.problem === undefined && fatal === undefined && !stopping.signal.aborted,
   });
 
   let resolveStopped!: (code: number) => void;
