@@ -53,7 +53,7 @@ export async function apiRequest<T>(kc: KubeConfig, method: 'GET' | 'POST' | 'PU
     init.body = JSON.stringify(opts.body);
   }
   const timeoutMs = opts.guard?.timeoutMs;
-  const signals = [opts.signal, timeoutMs !== undefined ? AbortSignal.timeout(timeoutMs) : undefined].filter((x): x is AbortSignal => x !== undefined);
+  const signals = [opts.signal, timeoutMs !== undefined ? AbortSignal.timeout(Math.max(1, Math.ceil(timeoutMs))) : undefined].filter((x): x is AbortSignal => x !== undefined);
   if (signals.length) init.signal = signals.length === 1 ? signals[0]! : AbortSignal.any(signals);
   if (method !== 'GET' && opts.guard?.mayWrite && !opts.guard.mayWrite()) throw new FencedError(method, path);
   const res = await fetch(url, init);

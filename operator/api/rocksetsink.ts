@@ -219,8 +219,20 @@ const KafkaTlsSchema = Type.Object(
   { additionalProperties: false, description: 'TLS trust for the brokers; needs kafka.ssl: true' },
 );
 
-const KafkaSpecSchema = Type.Composite(
-  [Type.Omit(KafkaSchema, ['sasl']), Type.Object({ sasl: Type.Optional(SaslSpecSchema), tls: Type.Optional(KafkaTlsSchema) })],
+/** The consumer group of a RocksetSink without kafka.groupId: its own, never shared by accident. */
+export const defaultGroupId = (namespace: string, name: string): string => `rockset-sink.${namespace}.${name}`;
+
+// Field order as in the sink's KafkaSchema (messages list the fields in it).
+const { sasl: _sinkSasl, ...kafkaFields } = KafkaSchema.properties;
+const KafkaSpecSchema = Type.Object(
+  {
+    ...kafkaFields,
+    // Optional, without a schema default: the default is rendered, never stored, so a
+    // sink that names its group keeps it and one that does not gets its own.
+    groupId: Type.Optional(Type.String({ minLength: 1, description: 'Consumer group; offsets are committed under it. Default: rockset-sink.<namespace>.<name>. Two sinks must not share one' })),
+    sasl: Type.Optional(SaslSpecSchema),
+    tls: Type.Optional(KafkaTlsSchema),
+  },
   { additionalProperties: false, description: 'The Kafka cluster, consumer group and topics to read', ...rulesAt('kafka') },
 );
 

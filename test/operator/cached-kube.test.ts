@@ -41,19 +41,22 @@ describe('what the caches keep', () => {
     const d = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'd', namespace: 'n', resourceVersion: '7', managedFields: [{ manager: 'x', fieldsV1: {} }] }, spec: { replicas: 2 } };
     assert.deepEqual(withoutManagedFields(d), { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'd', namespace: 'n', resourceVersion: '7' }, spec: { replicas: 2 } });
   });
-  test('a pod keeps its identity, labels and container states only', () => {
+  test('a pod keeps its identity, labels, deletion, scheduling condition and container states only', () => {
     const pod = {
-      metadata: { name: 'p', namespace: 'n', labels: { a: 'b' }, resourceVersion: '9', uid: 'u', managedFields: [{}], annotations: { big: 'x'.repeat(100) } },
+      metadata: { name: 'p', namespace: 'n', labels: { a: 'b' }, resourceVersion: '9', uid: 'u', managedFields: [{}], annotations: { big: 'x'.repeat(100) }, deletionTimestamp: '2026-12-06T10:00:00Z' },
       spec: { containers: [{ name: 'sink', image: 'i', env: [{ name: 'E', value: 'v' }] }] },
       status: {
         phase: 'Running',
-        conditions: [{ type: 'Ready', status: 'True' }],
+        conditions: [{ type: 'Ready', status: 'True' }, { type: 'PodScheduled', status: 'True' }],
         containerStatuses: [{ name: 'sink', ready: false, restartCount: 3, image: 'i', imageID: 'sha', state: { waiting: { reason: 'CrashLoopBackOff' } }, lastState: { terminated: { exitCode: 1, message: 'AuthFailed: no' } } }],
       },
     };
     assert.deepEqual(podSummary(pod), {
-      metadata: { name: 'p', namespace: 'n', labels: { a: 'b' }, resourceVersion: '9', uid: 'u' },
-      status: { containerStatuses: [{ name: 'sink', ready: false, restartCount: 3, state: { waiting: { reason: 'CrashLoopBackOff' } }, lastState: { terminated: { exitCode: 1, message: 'AuthFailed: no' } } }] },
+      metadata: { name: 'p', namespace: 'n', labels: { a: 'b' }, resourceVersion: '9', uid: 'u', deletionTimestamp: '2026-12-06T10:00:00Z' },
+      status: {
+        containerStatuses: [{ name: 'sink', ready: false, restartCount: 3, state: { waiting: { reason: 'CrashLoopBackOff' } }, lastState: { terminated: { exitCode: 1, message: 'AuthFailed: no' } } }],
+        conditions: [{ type: 'PodScheduled', status: 'True' }],
+      },
     });
   });
 });

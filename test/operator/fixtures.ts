@@ -10,7 +10,8 @@ export const DEFAULT_IMAGE = 'ghcr.io/rockset-sink/rockset-sink:0.1.0';
 /** The smallest spec a user can apply. */
 export function minimalSpec(): Json {
   return {
-    kafka: { brokers: ['kafka-0.kafka:9092'], groupId: 'rockset-orders', topics: ['orders'] },
+    // No groupId: each sink gets its own group, rockset-sink.<namespace>.<name>.
+    kafka: { brokers: ['kafka-0.kafka:9092'], topics: ['orders'] },
     rockset: { apiServer: 'https://api.usw2a1.rockset.com', collection: 'orders', apiKeySecretRef: { name: 'rockset', key: 'api-key' } },
   };
 }

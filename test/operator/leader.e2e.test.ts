@@ -38,7 +38,7 @@ async function holder(): Promise<string | undefined> {
 
 async function createSink(name: string): Promise<void> {
   // A reachable broker and an existing topic: the lag is read, so the status is stable.
-  const spec = minimalSpec() as { kafka: { brokers: string[]; topics: string[]; groupId: string } };
+  const spec = minimalSpec() as { kafka: { brokers: string[]; topics: string[]; groupId?: string } };
   spec.kafka.brokers = brokers;
   spec.kafka.topics = [topic];
   spec.kafka.groupId = `g-${name}`;
@@ -147,10 +147,11 @@ describe('a leader frozen past its lease', { concurrency: false }, () => {
     const frozenAt = Date.now();
     await waitFor('op-f to lead', () => leading(f), { timeoutMs: 30_000, intervalMs: 100 });
     await createSink('three');
+    let seen = new Map<string, { generation: number; image: string }>();
     await waitFor('op-f to have written every Deployment, also the new sink\'s', async () => {
-      const d = await deployments();
-      return d.has('three') && [...d.values()].every((x) => x.image === STANDBY_IMAGE);
-    }, { timeoutMs: 30_000, intervalMs: 200 });
+      seen = await deployments();
+      return seen.has('three-sink') && [...seen.values()].every((x) => x.image === STANDBY_IMAGE);
+    }, { timeoutMs: 30_000, intervalMs: 200 }).catch((err: Error) => assert.fail(`${err.message}: ${JSON.stringify([...seen])}`));
     await readyWithLag('three');
     // Frozen well past the lease; op-e's watches hold op-f's changes, buffered, for when it wakes.
     const left = 2 * LEASE_SECONDS * 1000 - (Date.now() - frozenAt);
