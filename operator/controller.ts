@@ -17,6 +17,7 @@ import { EventRecorder } from './events.ts';
 import { Informer, type EventType, type Meta } from './informer.ts';
 import { cachedKube } from './cached-kube.ts';
 import { createKube, type ExistingObject, type Kube, type PodInfo } from './kube.ts';
+import { groupConflicts, groupUse, type GroupUse } from './group-conflicts.ts';
 import { LagPoller } from './lag-poller.ts';
 import type { OperatorMetrics } from './metrics.ts';
 import { WorkQueue } from './queue.ts';
@@ -111,6 +112,8 @@ export class Controller {
   #resync: ReturnType<typeof setInterval> | undefined;
   #started = false;
   #pendingEvents: Promise<void> = Promise.resolve();
+  readonly #groupOf = new Map<string, string>();
+  readonly #brokersOf = new Map<string, string>();
 
   constructor(o: ControllerOptions) {
     this.#o = o;
@@ -145,9 +148,10 @@ export class Controller {
           relistIntervalMs,
           log,
           transform: withoutManagedFields,
-          onEvent: (_type, s) => {
+          onEvent: (type, s) => {
             o.metrics.sinks.set(this.sinks().length);
             this.#enqueue(s.metadata.namespace, s.metadata.name);
+            this.#groupPeersChanged(type, s);
           },
         }),
       );
@@ -235,6 +239,28 @@ export class Controller {
     await this.#lag.stop();
   }
 
+  /** Sinks sharing the old or new group of a changed sink: their conflict may have begun or ended. */
+  #groupPeersChanged(type: EventType, sink: RocksetSink): void {
+    const key = `${sink.metadata.namespace}/${sink.metadata.name}`;
+    const before = this.#groupOf.get(key);
+    const now = type === 'DELETED' ? undefined : groupUse(sink)?.groupId;
+    if (now === undefined) this.#groupOf.delete(key);
+    else this.#groupOf.set(key, now);
+    if (before === now && type === 'MODIFIED' && !this.#brokersChanged(key, sink)) return;
+    for (const other of this.sinks()) {
+      const k = `${other.metadata.namespace}/${other.metadata.name}`;
+      const g = this.#groupOf.get(k);
+      if (k !== key && g !== undefined && (g === before || g === now)) this.#enqueue(other.metadata.namespace, other.metadata.name);
+    }
+  }
+
+  #brokersChanged(key: string, sink: RocksetSink): boolean {
+    const brokers = JSON.stringify(sink.spec?.kafka?.brokers ?? []);
+    const changed = this.#brokersOf.get(key) !== brokers;
+    this.#brokersOf.set(key, brokers);
+    return changed;
+  }
+
   #enqueue(namespace: string, name: string): void {
     this.#queue.add(`${namespace}/${name}`);
     this.#o.metrics.queueDepth.set(this.#queue.length);
@@ -270,6 +296,10 @@ export class Controller {
           now: () => new Date(),
           image: this.#o.image,
           allowedApiHosts: this.#o.allowedApiHosts ?? [],
+          groupConflicts: (sink) => {
+            const me = groupUse(sink);
+            return me ? groupConflicts(me, this.sinks().map(groupUse).filter((u): u is GroupUse => u !== undefined)) : [];
+          },
           readLag: async (s) => this.#lag.lag(s.metadata.namespace, s.metadata.name),
         });
         metrics.reconciles.inc({ result: result.outcome });

@@ -9,7 +9,7 @@ import { validateSpec } from './api/validate.ts';
 import { apiHostAllowed, hostNotAllowedMessage } from './api-hosts.ts';
 import type { ExistingObject, Kube, PodInfo } from './kube.ts';
 import { canonicalJson, secretsChecksum } from './render/checksum.ts';
-import { secretMounts } from './render/config.ts';
+import { effectiveGroupId, secretMounts } from './render/config.ts';
 import { CONFIG_CHECKSUM_ANNOTATION, SECRETS_CHECKSUM_ANNOTATION, selectorString } from './render/meta.ts';
 import { renderSink } from './render/objects.ts';
 import { statusEvents, type SinkEvent } from './events.ts';
@@ -34,6 +34,8 @@ export interface ReconcileDeps {
   image?: string;
   /** Rockset API hosts a sink may send its API key to (api-hosts.ts); empty or absent: any. */
   allowedApiHosts?: readonly string[];
+  /** Other sinks (namespace/name) consuming as this sink's group on the same brokers. */
+  groupConflicts?(sink: RocksetSink): string[];
 }
 
 export interface ReconcileResult {
@@ -199,6 +201,11 @@ export async function reconcile(key: ReconcileKey, deps: ReconcileDeps): Promise
     await writeStatus();
     return result('done');
   }
+
+  // Reported (Stalled, a Warning), not enforced: stopping both sinks would stop data
+  // that may be flowing fine today; the workers also report it (not ready).
+  const others = deps.groupConflicts?.(valid) ?? [];
+  if (others.length) observed.groupConflict = { groupId: effectiveGroupId(valid), others };
 
   // 2. Secrets: every referenced Secret and key must exist. Versions only, never values.
   const versions: Record<string, string> = {};

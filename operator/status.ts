@@ -23,6 +23,7 @@
 //   since it does not heal by itself), else a pending pod's scheduling reason. Counts
 //   never read "4/3": pods beyond the wanted number are named as such.
 import { ConditionType, type Condition, type RocksetSinkStatus } from './api/rocksetsink.ts';
+import { groupConflictMessage } from './group-conflicts.ts';
 
 export interface DeploymentCondition {
   type: string;
@@ -69,6 +70,8 @@ export interface Observed {
   terminating?: number;
   /** A lag read failure keeps the previous lag and is noted in Ready's message. */
   lag?: ObservedLag;
+  /** Other sinks (namespace/name) consuming as the same group on the same brokers: Stalled. */
+  groupConflict?: { groupId: string; others: string[] };
   /** The apply failed, e.g. a name conflict with an object the operator does not own: Stalled. */
   applyError?: string;
   selector: string;
@@ -96,6 +99,8 @@ export const Reason = {
   /** The Deployment cannot create pods (its ReplicaFailure condition, e.g. a missing ServiceAccount or a quota). */
   FailedCreate: 'FailedCreate',
   Unschedulable: 'Unschedulable',
+  /** Another RocksetSink consumes as the same Kafka consumer group on the same brokers. */
+  GroupConflict: 'GroupConflict',
 } as const;
 
 const CONDITION_ORDER: readonly string[] = [
@@ -258,7 +263,9 @@ function verdicts(o: Observed): Record<string, Verdict> {
       ? { status: 'True', reason: Reason.SecretNotFound, message: secretsResolved.message }
       : applyError
         ? { status: 'True', reason: Reason.ApplyFailed, message: applyError }
-        : worker
+        : o.groupConflict
+          ? { status: 'True', reason: Reason.GroupConflict, message: truncate(`kafka.groupId: ${groupConflictMessage(o.groupConflict.groupId, o.groupConflict.others)}`, MAX_MESSAGE) }
+          : worker
           ? { status: 'True', ...worker }
           : cannotCreate
             ? { status: 'True', reason: cannotCreate.reason, message: workersAvailable.message }

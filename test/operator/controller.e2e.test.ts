@@ -188,8 +188,37 @@ describe('the operator process', { concurrency: false }, () => {
     assert.match(condition(s, 'ConfigValid')!.message, /^rockset\.apiServer: host collector\.example\.net is not among the API hosts this operator allows \(\*\.rockset\.com\).*allowedApiHosts/);
     assert.equal(condition(s, 'Ready')?.status, 'False');
     assert.equal((await cp.request('GET', `${deployments}/elsewhere-sink`)).status, 404, 'no Deployment for a host that is not allowed');
-    assert.equal((await cp.request('GET', `/api/v1/namespaces/${ns}/configmaps/elsewhere-sink`)).status, 404);
+    assert.equal((await cp.request('GET', `/api/v1/namespaces/${ns}/configmaps/elsewhere-sink-config`)).status, 404);
     assert.equal((await cp.request('DELETE', `${sinks}/elsewhere`)).status, 200);
+  });
+
+  test('a sink without kafka.groupId consumes as rockset-sink.<namespace>.<name>; two sinks sharing a group on the same brokers both get Stalled/GroupConflict naming the other with a Warning, until one changes group', async () => {
+    const cm = await cp.request<{ data: Record<string, string> }>('GET', `/api/v1/namespaces/${ns}/configmaps/orders-sink-config`);
+    assert.equal(cm.status, 200, JSON.stringify(cm.body));
+    const rendered = JSON.parse(Object.values(cm.body.data)[0]!) as { kafka: { groupId: string } };
+    assert.equal(rendered.kafka.groupId, `rockset-sink.${ns}.orders`);
+    assert.equal((await getSink('orders')).spec.kafka.groupId, undefined, 'the default is rendered, not written into the spec');
+
+    const shared = (topic: string) => {
+      const spec = minimalSpec() as { kafka: Record<string, unknown> };
+      spec.kafka['groupId'] = 'shared-group';
+      spec.kafka['topics'] = [topic];
+      return spec;
+    };
+    await createSink('share-a', shared('orders'));
+    await createSink('share-b', shared('refunds'));
+    for (const [name, other] of [['share-a', 'share-b'], ['share-b', 'share-a']] as const) {
+      const s = await sinkUntil(name, 'Stalled=True GroupConflict', (x) => condition(x, 'Stalled')?.reason === 'GroupConflict');
+      assert.equal(condition(s, 'Ready')?.status, 'False');
+      assert.match(condition(s, 'Ready')!.message, new RegExp(`^kafka\\.groupId: consumer group "shared-group" on the same brokers is also used by RocksetSink ${ns}/${other}: `));
+      const ev = await eventUntil(name, 'GroupConflict');
+      assert.equal(ev.type, 'Warning');
+    }
+    // One of them drops its groupId (merge patch null): both recover.
+    const r = await cp.request('PATCH', `${sinks}/share-b`, { spec: { kafka: { groupId: null } } }, { contentType: 'application/merge-patch+json' });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    for (const name of ['share-a', 'share-b']) await sinkUntil(name, 'no longer in conflict', (x) => condition(x, 'Stalled')?.status === 'False' && condition(x, 'Ready')?.status === 'True');
+    for (const name of ['share-a', 'share-b']) assert.equal((await cp.request('DELETE', `${sinks}/${name}`)).status, 200);
   });
 
   test('a missing Secret -> SecretsResolved=False with its name; creating it resolves', async () => {

@@ -196,6 +196,21 @@ describe('computeStatus: conditions per rule', () => {
       messages: { WorkersAvailable: /^1\/3 workers available: Deployment does not have minimum availability\.$/ },
     },
     {
+      name: 'another sink consumes as the same group on the same brokers: Ready False and Stalled True/GroupConflict naming it and the fix',
+      observed: healthy({ groupConflict: { groupId: 'rockset-orders', others: ['shop/orders-eu'] } }),
+      want: {
+        Ready: 'False/GroupConflict',
+        ConfigValid: 'True/SpecAccepted',
+        SecretsResolved: 'True/SecretsFound',
+        WorkersAvailable: 'True/MinimumReplicasAvailable',
+        Reconciling: 'False/Stalled',
+        Stalled: 'True/GroupConflict',
+      },
+      messages: {
+        Ready: /^kafka\.groupId: consumer group "rockset-orders" on the same brokers is also used by RocksetSink shop\/orders-eu: .*Give each sink its own kafka\.groupId, or remove kafka\.groupId/,
+      },
+    },
+    {
       name: 'the Deployment cannot create pods (ReplicaFailure): Ready and WorkersAvailable False/FailedCreate naming the cause, Stalled',
       observed: healthy({
         deployment: healthyDeployment(3, {
