@@ -37,6 +37,8 @@ export interface RequestOptions {
   contentType?: string;
   signal?: AbortSignal;
   guard?: RequestGuard;
+  /** Accept header (default application/json), e.g. for metadata-only lists. */
+  accept?: string;
 }
 
 export async function apiRequest<T>(kc: KubeConfig, method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, opts: RequestOptions = {}): Promise<T> {
@@ -46,7 +48,7 @@ export async function apiRequest<T>(kc: KubeConfig, method: 'GET' | 'POST' | 'PU
   for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined) url.searchParams.set(k, v);
   const ctx = new RequestContext(url.toString(), HttpMethod[method]);
   await kc.applySecurityAuthentication(ctx);
-  const headers: Record<string, string> = { ...ctx.getHeaders(), accept: 'application/json' };
+  const headers: Record<string, string> = { ...ctx.getHeaders(), accept: opts.accept ?? 'application/json' };
   const init: NonNullable<Parameters<typeof fetch>[1]> = { method, headers, dispatcher: ctx.getDispatcher() as never };
   if (opts.body !== undefined) {
     headers['content-type'] = opts.contentType ?? 'application/json';

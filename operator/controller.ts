@@ -5,7 +5,7 @@
 // - RocksetSinks (the key itself);
 // - Deployments and ConfigMaps labelled as ours (their controlling owner's key);
 // - the sinks' pods (their instance label: a crash or a termination reason shows up at once);
-// - Secrets, values dropped on arrival (every sink that references the Secret by name).
+// - Secrets, metadata only (every sink that references the Secret by name); optional.
 // Every sink is also re-queued on a resync interval, and the lag poller queues a sink
 // whose lag changed. Reconcile passes are write-free when nothing changed, so
 // neither the resync nor the informers' relists cause API writes.
@@ -40,21 +40,20 @@ export interface ControllerOptions {
   relistIntervalMs?: number;
   /** Timeouts and the leader fence for every API request (operator/leader.ts). */
   guard?: RequestGuard;
+  /**
+   * Watch Secrets (metadata only; RBAC list and watch): a rotation rolls the workers at
+   * once. false: referenced Secrets are read by name on every pass (RBAC get only), and a
+   * rotation is seen at the next pass (at the latest after resyncIntervalMs).
+   */
+  watchSecrets?: boolean;
   /** Rockset API hosts sinks may use (api-hosts.ts); empty: any. */
   allowedApiHosts?: string[];
 }
 
 const MANAGED = `app.kubernetes.io/managed-by=${MANAGED_BY}`;
 
-interface RawSecret {
-  metadata: Meta['metadata'];
-  data?: Record<string, string>;
-}
-
-/** What the operator keeps of a Secret. */
-export interface SecretMeta extends Meta {
-  keys: string[];
-}
+/** What the operator keeps of a Secret: it only ever receives its metadata. */
+export type SecretMeta = Meta;
 
 // What the caches keep: managedFields (often the largest part of an object) are never
 // read, and of a pod only what the status needs. With 500 sinks the caches hold ~2,000
@@ -86,8 +85,8 @@ export function podSummary(p: RawPod): RawPod {
   };
 }
 
-export function secretMeta(s: RawSecret): SecretMeta {
-  return { metadata: pick(s.metadata, ['name', 'namespace', 'resourceVersion', 'uid']), keys: Object.keys(s.data ?? {}).sort() };
+export function secretMeta(s: Meta): SecretMeta {
+  return { metadata: pick(s.metadata, ['name', 'namespace', 'resourceVersion', 'uid']) };
 }
 
 function collection(group: string, version: string, plural: string, namespace: string | undefined): string {
@@ -129,7 +128,7 @@ export class Controller {
       sink: (ns, name) => find(this.#sinkInformers, ns, name),
       secret: (ns, name) => {
         const s = find(this.#secrets, ns, name);
-        return s ? { resourceVersion: s.metadata.resourceVersion ?? '', keys: s.keys } : undefined;
+        return s ? { resourceVersion: s.metadata.resourceVersion ?? '' } : undefined;
       },
       configMap: (ns, name) => find(this.#configMaps, ns, name) as ExistingObject | undefined,
       deployment: (ns, name) => find(this.#deployments, ns, name) as ExistingObject | undefined,
@@ -184,19 +183,24 @@ export class Controller {
           if (instance && pod.metadata.namespace) this.#enqueue(pod.metadata.namespace, instance);
         },
       });
-      const secrets = new Informer<SecretMeta>(o.kc, {
-        name: `secrets in ${where}`,
-        path: collection('', 'v1', 'secrets', ns),
-        relistIntervalMs,
-        log,
-        // Name, version and key names only: the values (also those in annotations such
-        // as kubectl's last-applied-configuration) never enter the cache.
-        transform: (s) => secretMeta(s as unknown as RawSecret),
-        onEvent: (type, secret) => this.#secretChanged(type, secret),
-      });
       this.#pods.push(pods);
-      this.#secrets.push(secrets);
-      this.#informers.push(deployments, configMaps, pods, secrets as unknown as Informer<Meta>);
+      this.#informers.push(deployments, configMaps, pods);
+      if (o.watchSecrets !== false) {
+        const secrets = new Informer<SecretMeta>(o.kc, {
+          name: `secrets in ${where}`,
+          path: collection('', 'v1', 'secrets', ns),
+          relistIntervalMs,
+          log,
+          // Metadata only: the API server sends no values (nor annotations such as
+          // kubectl's last-applied-configuration, which holds them) to this process. Key
+          // names come from a get of a referenced Secret (cached-kube.ts).
+          metadataOnly: true,
+          transform: secretMeta,
+          onEvent: (type, secret) => this.#secretChanged(type, secret),
+        });
+        this.#secrets.push(secrets);
+        this.#informers.push(secrets);
+      }
     }
     this.#lag = new LagPoller({
       sinks: () => this.sinks(),

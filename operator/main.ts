@@ -36,6 +36,7 @@ Reconciles RocksetSink resources into sink Deployments. Configuration (environme
   OPERATOR_LAG_INTERVAL_SECONDS   consumer lag refresh (default 30)
   OPERATOR_RESYNC_SECONDS         re-check every sink even without events (default 600)
   OPERATOR_WORKERS                sinks reconciled at once (default 8: a pass mostly waits on the API server)
+  OPERATOR_WATCH_SECRETS          true: watch Secrets' metadata (RBAC list, watch), rotations roll at once; false: get referenced Secrets by name on each pass (RBAC get only) (default true)
   OPERATOR_ALLOWED_API_HOSTS      comma-separated Rockset API hosts sinks may send their API key to, e.g. *.rockset.com (default: any)
 `;
 
@@ -66,6 +67,7 @@ export interface OperatorSettings {
   resyncIntervalMs: number;
   workers: number;
   allowedApiHosts: string[];
+  watchSecrets: boolean;
 }
 
 export function settingsFrom(argv: string[], env: NodeJS.ProcessEnv): OperatorSettings | 'help' {
@@ -76,6 +78,8 @@ export function settingsFrom(argv: string[], env: NodeJS.ProcessEnv): OperatorSe
   if (!levels.includes(logLevel)) throw new UsageError(`OPERATOR_LOG_LEVEL=${JSON.stringify(logLevel)}: use one of ${levels.join(', ')}`);
   const election = (env['OPERATOR_LEADER_ELECTION'] ?? 'true').toLowerCase();
   if (election !== 'true' && election !== 'false') throw new UsageError(`OPERATOR_LEADER_ELECTION=${JSON.stringify(env['OPERATOR_LEADER_ELECTION'])}: use true or false`);
+  const watchSecrets = (env['OPERATOR_WATCH_SECRETS'] ?? 'true').toLowerCase();
+  if (watchSecrets !== 'true' && watchSecrets !== 'false') throw new UsageError(`OPERATOR_WATCH_SECRETS=${JSON.stringify(env['OPERATOR_WATCH_SECRETS'])}: use true or false`);
   const namespaces = (values.namespaces ?? env['OPERATOR_NAMESPACES'] ?? '').split(',').map((s) => s.trim()).filter(Boolean);
   const leaseNamespace = env['POD_NAMESPACE'] || '';
   const settings: OperatorSettings = {
@@ -95,6 +99,7 @@ export function settingsFrom(argv: string[], env: NodeJS.ProcessEnv): OperatorSe
     resyncIntervalMs: envNumber(env, 'OPERATOR_RESYNC_SECONDS', 600, 1) * 1000,
     workers: Math.trunc(envNumber(env, 'OPERATOR_WORKERS', 8, 1)),
     allowedApiHosts: allowedHosts(env['OPERATOR_ALLOWED_API_HOSTS']),
+    watchSecrets: watchSecrets === 'true',
   };
   if (!Number.isInteger(settings.httpPort) || settings.httpPort < 0 || settings.httpPort > 65535) throw new UsageError('--http-port / OPERATOR_HTTP_PORT: must be a port number (0-65535)');
   return settings;
@@ -141,7 +146,7 @@ async function main(): Promise<number> {
   // Every request the controller makes ends within the renew deadline, and no write
   // leaves while the lease is not freshly renewed (operator/leader.ts, mayAct).
   const guard = elector ? { timeoutMs: s.renewDeadlineMs, mayWrite: () => elector.mayAct() } : { timeoutMs: 30_000 };
-  const controller = new Controller({ kc, namespaces: s.namespaces, image: s.image, log, metrics, identity: s.identity, lagIntervalMs: s.lagIntervalMs, resyncIntervalMs: s.resyncIntervalMs, workers: s.workers, guard, allowedApiHosts: s.allowedApiHosts });
+  const controller = new Controller({ kc, namespaces: s.namespaces, image: s.image, log, metrics, identity: s.identity, lagIntervalMs: s.lagIntervalMs, resyncIntervalMs: s.resyncIntervalMs, workers: s.workers, guard, allowedApiHosts: s.allowedApiHosts, watchSecrets: s.watchSecrets });
   let leading = false;
 
   const server = http.createServer((req, res) => {

@@ -18,8 +18,11 @@ describe('selectorMatcher', () => {
 });
 
 describe('secretMeta', () => {
-  test('keeps the name, version and key names; no value, annotation or label survives', () => {
+  test('keeps the name and version of a Secret\'s metadata; no annotation or label survives', () => {
+    // What a metadata-only watch delivers (PartialObjectMetadata): no data at all.
     const raw = {
+      apiVersion: 'meta.k8s.io/v1',
+      kind: 'PartialObjectMetadata',
       metadata: {
         name: 'rockset',
         namespace: 'data',
@@ -28,10 +31,9 @@ describe('secretMeta', () => {
         labels: { team: 'data' },
         annotations: { 'kubectl.kubernetes.io/last-applied-configuration': '{"data":{"api-key":"c2VjcmV0"}}' },
       },
-      data: { 'api-key': 'c2VjcmV0', other: 'eA==' },
     };
     const kept = secretMeta(raw);
-    assert.deepEqual(kept, { metadata: { name: 'rockset', namespace: 'data', resourceVersion: '42', uid: 'u-1' }, keys: ['api-key', 'other'] });
+    assert.deepEqual(kept, { metadata: { name: 'rockset', namespace: 'data', resourceVersion: '42', uid: 'u-1' } });
     assert.ok(!JSON.stringify(kept).includes('c2VjcmV0'));
   });
 });
