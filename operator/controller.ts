@@ -248,21 +248,22 @@ export class Controller {
     const key = `${sink.metadata.namespace}/${sink.metadata.name}`;
     const before = this.#groupOf.get(key);
     const now = type === 'DELETED' ? undefined : groupUse(sink)?.groupId;
-    if (now === undefined) this.#groupOf.delete(key);
-    else this.#groupOf.set(key, now);
-    if (before === now && type === 'MODIFIED' && !this.#brokersChanged(key, sink)) return;
+    const brokers = now === undefined ? undefined : JSON.stringify(sink.spec?.kafka?.brokers ?? []);
+    const brokersChanged = this.#brokersOf.get(key) !== brokers;
+    if (now === undefined) {
+      this.#groupOf.delete(key);
+      this.#brokersOf.delete(key);
+    } else {
+      this.#groupOf.set(key, now);
+      this.#brokersOf.set(key, brokers!);
+    }
+    // Status writes and other edits that keep the group and brokers concern no peer.
+    if (before === now && !brokersChanged) return;
     for (const other of this.sinks()) {
       const k = `${other.metadata.namespace}/${other.metadata.name}`;
       const g = this.#groupOf.get(k);
       if (k !== key && g !== undefined && (g === before || g === now)) this.#enqueue(other.metadata.namespace, other.metadata.name);
     }
-  }
-
-  #brokersChanged(key: string, sink: RocksetSink): boolean {
-    const brokers = JSON.stringify(sink.spec?.kafka?.brokers ?? []);
-    const changed = this.#brokersOf.get(key) !== brokers;
-    this.#brokersOf.set(key, brokers);
-    return changed;
   }
 
   #enqueue(namespace: string, name: string): void {
