@@ -20,6 +20,7 @@ import { registerHeaderCodec } from './kafka/headers.ts';
 import { fetchMemoryAdvice } from './kafka/fetch-memory.ts';
 import { PartitionLag } from './kafka/lag.ts';
 import { CommitQueue } from './kafka/commits.ts';
+import { assignmentGuard } from './kafka/assignment.ts';
 import type { SinkRecord } from './record.ts';
 import type { RegistryDecoder, KeyFormat } from './decode/registry.ts';
 import { canonicalKey } from './decode/key.ts';
@@ -98,8 +99,10 @@ export async function startSink(loaded: LoadedConfig, log: Logger): Promise<Runn
     stopping: stopping.signal,
   });
 
+  const assignment = assignmentGuard(config.kafka.groupId, log);
   const consumerOptions = {
     groupId: config.kafka.groupId,
+    partitionAssigners: [assignment.assigner],
     sessionTimeout: config.kafka.sessionTimeoutMs,
     heartbeatInterval: config.kafka.heartbeatIntervalMs,
     maxBytesPerPartition: config.kafka.fetchMaxBytesPerPartition,
@@ -118,6 +121,7 @@ export async function startSink(loaded: LoadedConfig, log: Logger): Promise<Runn
   const lagRefresh = refreshLag(kafka, config.kafka.groupId, lag, log);
   const newConsumer = (): Consumer => {
     const c = kafka.consumer(consumerOptions);
+    assignment.attach(c);
     c.on(c.events.GROUP_JOIN, (e) => {
       joined = true;
       lastHeartbeatAt = performance.now();
@@ -166,7 +170,7 @@ export async function startSink(loaded: LoadedConfig, log: Logger): Promise<Runn
 
   const http = await startHttp(config.http.host, config.http.port, metrics.registry, {
     healthy: () => fatal === undefined,
-    ready: () => joined && fatal === undefined && !stopping.signal.aborted,
+    ready: () => joined && assignment.problem === undefined && fatal === undefined && !stopping.signal.aborted,
   });
 
   let resolveStopped!: (code: number) => void;

@@ -57,7 +57,7 @@ export const RESTARTED_AT_ANNOTATION = `${GROUP}/restartedAt`;
 
 export interface CrossFieldRule {
   /** Where the rule sits: 'spec' or a top-level spec section. */
-  at: 'spec' | 'kafka' | 'errors' | 'documents' | 'retry' | 'schemaRegistry' | 'resources';
+  at: 'spec' | 'kafka' | 'rockset' | 'errors' | 'documents' | 'retry' | 'schemaRegistry' | 'resources';
   /** CEL, evaluated with self = the object at `at`. */
   rule: string;
   /** Names the field and the fix. */
@@ -131,6 +131,13 @@ export const CROSS_FIELD_RULES = {
     message: 'resources.requests / resources.limits: a request is above its limit (requests.memory must be at most limits.memory, requests.cpu at most limits.cpu). Lower the request or raise the limit',
     // A keyword of operator/api/validate.ts's ajv (compares the quantities the same way).
     jsonSchema: { requestsWithinLimits: true },
+  },
+  httpsApiServer: {
+    at: 'rockset',
+    // Other schemes are refused by apiServer's own pattern.
+    rule: "!self.apiServer.startsWith('http://') || (has(self.allowInsecureHttp) && self.allowInsecureHttp)",
+    message: 'rockset.apiServer: must be an https:// URL: over http the API key travels in clear text. Use https, or set rockset.allowInsecureHttp: true for a local emulator',
+    jsonSchema: { anyOf: [{ properties: { apiServer: { not: { pattern: '^http://' } } } }, { required: ['allowInsecureHttp'], properties: { allowInsecureHttp: { const: true } } }] },
   },
   registryPassword: {
     at: 'schemaRegistry',
@@ -230,14 +237,32 @@ const KafkaTlsSchema = Type.Object(
   { additionalProperties: false, description: 'TLS trust for the brokers; needs kafka.ssl: true' },
 );
 
-const KafkaSpecSchema = Type.Composite(
-  [Type.Omit(KafkaSchema, ['sasl']), Type.Object({ sasl: Type.Optional(SaslSpecSchema), tls: Type.Optional(KafkaTlsSchema) })],
+/** The consumer group of a RocksetSink without kafka.groupId: its own, never shared by accident. */
+export const defaultGroupId = (namespace: string, name: string): string => `rockset-sink.${namespace}.${name}`;
+
+// Field order as in the sink's KafkaSchema (messages list the fields in it).
+const { sasl: _sinkSasl, ...kafkaFields } = KafkaSchema.properties;
+const KafkaSpecSchema = Type.Object(
+  {
+    ...kafkaFields,
+    // Optional, without a schema default: the default is rendered, never stored, so a
+    // sink that names its group keeps it and one that does not gets its own.
+    groupId: Type.Optional(Type.String({ minLength: 1, description: 'Consumer group; offsets are committed under it. Default: rockset-sink.<namespace>.<name>. Two sinks must not share one' })),
+    sasl: Type.Optional(SaslSpecSchema),
+    tls: Type.Optional(KafkaTlsSchema),
+  },
   { additionalProperties: false, description: 'The Kafka cluster, consumer group and topics to read', ...rulesAt('kafka') },
 );
 
 const RocksetSpecSchema = Type.Composite(
-  [Type.Omit(RocksetSchema, ['apiKeyFile']), Type.Object({ apiKeySecretRef: Type.Composite([SecretKeyRefSchema], { additionalProperties: false, description: 'Secret key holding the Rockset API key' }) })],
-  { additionalProperties: false, description: 'The Rockset API server, workspace and collections to write' },
+  [
+    Type.Omit(RocksetSchema, ['apiKeyFile']),
+    Type.Object({
+      apiKeySecretRef: Type.Composite([SecretKeyRefSchema], { additionalProperties: false, description: 'Secret key holding the Rockset API key' }),
+      allowInsecureHttp: Type.Optional(Type.Boolean({ description: 'Allow an http:// apiServer (the API key is then sent in clear text): for a local emulator only' })),
+    }),
+  ],
+  { additionalProperties: false, description: 'The Rockset API server, workspace and collections to write', ...rulesAt('rockset') },
 );
 
 const SchemaRegistrySpecSchema = Type.Composite(

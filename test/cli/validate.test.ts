@@ -36,7 +36,7 @@ const EXPECTED: Record<string, string[]> = {
     `${F}/wrong-type.yaml: RocksetSink data/wrong-type: spec.replicas: must be integer (got "two")`,
   ],
   'missing-required.yaml': [
-    `${F}/missing-required.yaml: RocksetSink data/missing-required: spec.kafka.groupId: is required. Add it`,
+    `${F}/missing-required.yaml: RocksetSink data/missing-required: spec.kafka.brokers: is required. Add it`,
     `${F}/missing-required.yaml: RocksetSink data/missing-required: spec.rockset.apiKeySecretRef: is required. Add it`,
   ],
   'cross-field.yaml': [

@@ -10,7 +10,8 @@ export const DEFAULT_IMAGE = 'rockset-sink-operator:0.1.0';
 /** The smallest spec a user can apply. */
 export function minimalSpec(): Json {
   return {
-    kafka: { brokers: ['kafka-0.kafka:9092'], groupId: 'rockset-orders', topics: ['orders'] },
+    // No groupId: each sink gets its own group, rockset-sink.<namespace>.<name>.
+    kafka: { brokers: ['kafka-0.kafka:9092'], topics: ['orders'] },
     rockset: { apiServer: 'https://api.usw2a1.rockset.com', collection: 'orders', apiKeySecretRef: { name: 'rockset', key: 'api-key' } },
   };
 }
@@ -115,6 +116,10 @@ export const RULE_CASES: Record<keyof typeof CROSS_FIELD_RULES, { bad: Json; fix
     // maxBackoffMs defaults to 30000: the default counts, as it does for the API server.
     bad: withSection(minimalSpec(), 'retry', { initialBackoffMs: 60000 }),
     fixed: withSection(minimalSpec(), 'retry', { initialBackoffMs: 60000, maxBackoffMs: 60000 }),
+  },
+  httpsApiServer: {
+    bad: withSection(minimalSpec(), 'rockset', { apiServer: 'http://rockset-emulator:3000' }),
+    fixed: withSection(minimalSpec(), 'rockset', { apiServer: 'http://rockset-emulator:3000', allowInsecureHttp: true }),
   },
   registryFormats: {
     bad: withSection(minimalSpec(), 'format', { key: 'avro' }),
