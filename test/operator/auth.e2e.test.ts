@@ -48,7 +48,7 @@ test('a refused API key: AuthFailed names spec.rockset.apiKeySecretRef and the S
   await produce(k, topic, [{ key: 'a', value: '{"x":1}' }]);
   const spec = {
     kafka: { brokers: k.brokers, groupId: `g-${topic}`, topics: [topic] },
-    rockset: { apiServer: emu.url, workspace: WS, collection: 'events', apiKeySecretRef: { name: 'rockset-api-key', key: 'api-key' } },
+    rockset: { apiServer: emu.url, allowInsecureHttp: true, workspace: WS, collection: 'events', apiKeySecretRef: { name: 'rockset-api-key', key: 'api-key' } },
     batch: { lingerMs: 50 },
   };
   const created = await cp.request('POST', `/apis/${GROUP}/${VERSION}/namespaces/${ns}/${PLURAL}`, { apiVersion: `${GROUP}/${VERSION}`, kind: 'RocksetSink', metadata: { name: 'orders' }, spec });
