@@ -223,12 +223,21 @@ async function cleanNode(createdChains: string[]): Promise<void> {
   }
   fs.rmSync(KUBELET_ROOT, { recursive: true, force: true, maxRetries: 3 });
   fs.rmSync(POD_LOGS, { recursive: true, force: true, maxRetries: 3 });
+  // host-local IPAM's leases for the bridge network
+  fs.rmSync('/var/lib/cni/networks/rso-pods', { recursive: true, force: true });
   fs.rmSync(SHIM_SOCKETS, { recursive: true, force: true });
+  fs.rmSync('/run/containerd/runc/k8s.io', { recursive: true, force: true });
+  // the runc root and the CNI cache dirs our pods made; a system containerd's stay (not empty)
+  for (const dir of ['/run/containerd/runc', '/run/containerd', '/var/lib/cni/results', '/var/lib/cni/networks', '/var/lib/cni']) {
+    try {
+      fs.rmdirSync(dir);
+    } catch {
+      // not empty or not there
+    }
+  }
   fs.rmSync(RUN_DIR, { recursive: true, force: true, maxRetries: 3 });
   removeCgroups('kubepods');
   await sh('ip', ['link', 'del', BRIDGE], { allowFail: true });
-  // host-local IPAM's leases for the bridge network
-  fs.rmSync('/var/lib/cni/networks/rso-pods', { recursive: true, force: true });
   await dropChains(createdChains);
 }
 
@@ -383,7 +392,7 @@ export async function startNode(cp: ControlPlane, opts: StartNodeOptions = {}): 
     ].join('\n'));
     const kubelet = spawnLogged('kubelet', path.join(nodeDir, 'bin', 'kubelet'), [
       `--config=${kubeletConfig}`, `--kubeconfig=${cp.kubeconfigPath}`, `--root-dir=${KUBELET_ROOT}`,
-      `--hostname-override=${NODE_NAME}`, `--node-ip=${NODE_NAME}`, `--cert-dir=${path.join(KUBELET_ROOT, 'pki')}`, '--v=1',
+      `--hostname-override=${NODE_NAME}`, `--cert-dir=${path.join(KUBELET_ROOT, 'pki')}`, '--v=1',
     ]);
     await waitFor('the Node to be Ready', async () => {
       const res = await cp.request<{ status?: { conditions?: { type: string; status: string }[] } }>('GET', `/api/v1/nodes/${NODE_NAME}`);

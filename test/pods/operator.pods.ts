@@ -9,12 +9,13 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Kafka, logLevel } from 'kafkajs';
 import { parseAllDocuments, stringify } from 'yaml';
+import { nodeMemory } from '../../operator/render/memory.ts';
 import { startEmulator, type Emulator } from '../../emulator/server.ts';
 import { startControlPlane, type ControlPlane } from '../harness/controlplane.ts';
 import { startKafka, type KafkaBroker } from '../harness/kafka.ts';
 import { kubectl } from '../harness/kubectl.ts';
 import { startNode, type RealNode } from '../harness/node.ts';
-import { waitFor } from '../harness/ports.ts';
+import { freePort, waitFor } from '../harness/ports.ts';
 import { CHART, helmOk } from '../chart/helm.ts';
 
 const root = path.resolve(import.meta.dirname, '../..');
@@ -137,6 +138,8 @@ describe('real pods', { concurrency: false }, () => {
       '--set', `image.repository=${repository}`, '--set', `image.tag=${tag}`, '--set', 'image.pullPolicy=Never',
       '--set-json', `extraEnv=${JSON.stringify([{ name: 'KUBERNETES_SERVICE_HOST', value: '127.0.0.1' }, { name: 'KUBERNETES_SERVICE_PORT', value: port }])}`,
       '--set', 'lagIntervalSeconds=5',
+      // on the host network: a free port, not 8080, which anything on this machine may hold
+      '--set', `httpPort=${await freePort()}`,
       ...chartExtra(new URL(emulator.url).hostname),
       '--post-renderer', process.execPath, '--post-renderer-args', path.join(import.meta.dirname, 'host-network.ts'),
       '--wait', '--timeout', '240s',
@@ -149,7 +152,7 @@ describe('real pods', { concurrency: false }, () => {
     assert.match(sa, /rso/);
     assert.equal(JSON.parse(await ok(['get', 'serviceaccount', sa, '-n', OP_NS, '-o', 'json'])).metadata.name, sa);
     // the entrypoint the image runs by default, as uid 1000 on a read-only root filesystem
-    const [exec] = await Promise.all([ok(['exec', '-n', OP_NS, op.metadata.name, '--', 'sh', '-c', 'id -u; id -g; cat /proc/1/cmdline | tr "\\0" " "; touch /app/x 2>&1; touch /tmp/x && echo tmp-writable'])]);
+    const exec = await ok(['exec', '-n', OP_NS, op.metadata.name, '--', 'sh', '-c', 'id -u; id -g; cat /proc/1/cmdline | tr "\\0" " "; echo; touch /app/x 2>&1; touch /tmp/x && echo tmp-writable']);
     const lines = exec.trim().split('\n');
     assert.equal(lines[0], '1000');
     assert.equal(lines[1], '1000');
@@ -172,14 +175,20 @@ describe('real pods', { concurrency: false }, () => {
     await until('250 documents', () => docCount('orders'), (n) => n === 250, 60_000);
   });
 
-  test('a worker pod runs sink/main.js as uid 1000 on a read-only root filesystem; only its volumes are writable', async () => {
+  test('a worker pod runs sink/main.js as uid 1000 on a read-only root filesystem, with the heap flags its real memory limit calls for', async () => {
     const [w] = (await pods(NS, workerSelector('orders'))).filter(running);
     assert.ok(w);
-    const out = await ok(['exec', '-n', NS, w.metadata.name, '--', 'sh', '-c', 'id -u; cat /proc/1/cmdline | tr "\\0" " "; touch /app/x /x 2>&1 | head -1']);
-    const lines = out.trim().split('\n');
-    assert.equal(lines[0], '1000');
-    assert.match(lines[1] ?? '', /^node .*sink\/main\.js/);
-    assert.match(lines[2] ?? '', /Read-only file system/);
+    const out = await ok(['exec', '-n', NS, w.metadata.name, '--', 'sh', '-c',
+      'id -u; cat /proc/1/cmdline | tr "\\0" " "; echo; touch /app/x 2>&1; touch /tmp/x && echo tmp-writable; cat /sys/fs/cgroup/memory/memory.limit_in_bytes']);
+    const [uid, cmdline, rootFs, tmp, limit] = out.trim().split('\n');
+    assert.equal(uid, '1000');
+    assert.match(cmdline ?? '', /^node .*sink\/main\.js --config /);
+    assert.match(rootFs ?? '', /Read-only file system/);
+    assert.equal(tmp, 'tmp-writable');
+    // the memory limit the container really runs under (its cgroup), and the flags it gives
+    const expected = nodeMemory(Number(limit));
+    assert.ok(expected.flags.length > 0, `a memory limit is set (${limit})`);
+    for (const flag of expected.flags) assert.ok(cmdline?.includes(flag), `${flag} in ${cmdline}`);
   });
 
   test('the image ships no .ts source and no dev dependency', async () => {
@@ -242,8 +251,12 @@ describe('real pods', { concurrency: false }, () => {
   test('deleting the sink removes its real pods', async () => {
     await ok(['delete', 'rocksetsink', 'orders', '-n', NS, '--wait=true', '--timeout=60s']);
     await until('the workers to be gone', () => pods(NS, workerSelector('orders')), (ps) => ps.length === 0, 120_000);
-    // and from containerd: no container of theirs is left on the node
-    const left = await node.ctr(['containers', 'ls', '-q', `labels."io.kubernetes.pod.namespace"==${NS},labels."io.kubernetes.pod.name"~=^orders-`]);
-    assert.equal(left.trim(), '', `containers of orders still in containerd: ${left}`);
+    // and on the node: no process of theirs runs in containerd (the kubelet removes the
+    // stopped containers later, at its next container garbage collection)
+    const ids = (await node.ctr(['containers', 'ls', '-q', `labels."io.kubernetes.pod.namespace"==${NS},labels."io.kubernetes.pod.name"~=^orders-`])).split('\n').filter(Boolean);
+    assert.ok(ids.length > 0, 'containerd knew the workers\' containers');
+    const tasks = await node.ctr(['tasks', 'ls']);
+    const runningIds = tasks.split('\n').filter((l) => /\bRUNNING\b/.test(l)).map((l) => l.split(/\s+/)[0]);
+    assert.deepEqual(ids.filter((id) => runningIds.includes(id)), [], `workers' containers still running:\n${tasks}`);
   });
 });
