@@ -163,6 +163,23 @@ function removeCgroups(name: string): void {
   for (const root of roots) rmTree(path.join(root, name));
 }
 
+/** Every process in a cgroup tree (v1: the pids hierarchy holds every task). */
+function cgroupPids(name: string): number[] {
+  const pids: number[] = [];
+  const walk = (dir: string): void => {
+    let entries: fs.Dirent[] = [];
+    try {
+      entries = fs.readdirSync(dir, { withFileTypes: true });
+      for (const l of fs.readFileSync(path.join(dir, 'cgroup.procs'), 'utf8').split('\n')) if (l) pids.push(Number(l));
+    } catch {
+      return;
+    }
+    for (const e of entries) if (e.isDirectory()) walk(path.join(dir, e.name));
+  };
+  for (const root of ['/sys/fs/cgroup/pids', '/sys/fs/cgroup/memory']) walk(path.join(root, name));
+  return [...new Set(pids)];
+}
+
 function shimPids(): number[] {
   const pids: number[] = [];
   for (const p of fs.readdirSync('/proc')) {
@@ -212,6 +229,20 @@ async function cleanNode(createdChains: string[]): Promise<void> {
       await sh('ctr', ctrArgs(['containers', 'rm', id]), { allowFail: true });
     }
     await killPid(containerd, 15_000);
+  }
+  // containers whose containerd died with a killed run live on under their shims:
+  // kill what runs in the pods' cgroups, then the shims
+  for (let i = 0; i < 50; i++) {
+    const left = cgroupPids('kubepods');
+    if (left.length === 0) break;
+    for (const pid of left) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // gone
+      }
+    }
+    await new Promise((r) => setTimeout(r, 100));
   }
   for (const pid of shimPids()) await killPid(pid, 5_000);
   await unmountAll([KUBELET_ROOT, RUN_DIR, '/run/containerd', path.join(CTRD_ROOT, 'io.containerd.grpc.v1.cri'), '/run/netns']);
