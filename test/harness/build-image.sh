@@ -77,4 +77,11 @@ for f in "$out"/rockset-sink-operator-*.tar; do
 done
 buildah images --format '{{.Name}}:{{.Tag}}' 2>/dev/null | grep '^localhost/rockset-sink-operator:' | grep -vx "$ref" \
   | while read -r old; do buildah rmi "$old" >/dev/null 2>&1 || true; done
+# --layers keeps every build's intermediate images as the next build's cache; past a
+# few GB drop the untagged ones (the next build then runs npm ci again)
+used_kb=$(du -sk "${XDG_CACHE_HOME:-$HOME/.cache}/rockset-sink-operator/containers/storage" 2>/dev/null | cut -f1)
+if [ "${used_kb:-0}" -gt $((6 * 1024 * 1024)) ]; then
+  log "image store over 6 GB: removing untagged images"
+  buildah rmi --prune >/dev/null 2>&1 || true
+fi
 echo "$ref $tar"

@@ -32,7 +32,8 @@ dest="$CACHE_DIR/node-$K8S_VERSION"
 bin="$dest/bin"
 images="$dest/images"
 stamp="$dest/.complete"
-want="kubelet=$K8S_VERSION pause=1 base=node24-$DEBIAN_SUITE-npm$NPM_VERSION"
+BASE_VERSION="node24-$DEBIAN_SUITE-slim-npm$NPM_VERSION"
+want="kubelet=$K8S_VERSION pause=1 base=$BASE_VERSION"
 PACKAGES="containerd runc buildah mmdebstrap containernetworking-plugins iptables"
 
 log() { echo "provision-node: $*" >&2; }
@@ -46,14 +47,15 @@ packages_missing() {
   echo "$_m"
 }
 
+base_done() { [ -f "$images/base.tar" ] && [ "$(cat "$images/.base.version" 2>/dev/null)" = "$BASE_VERSION" ]; }
 is_done() {
   [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] || return 1
-  [ -x "$bin/kubelet" ] && [ -f "$images/pause.tar" ] && [ -f "$images/base.tar" ] || return 1
+  [ -x "$bin/kubelet" ] && [ -f "$images/pause.tar" ] && base_done || return 1
   [ -z "$(packages_missing)" ]
 }
 only="${1:-all}"
 if [ "$only" = images ]; then
-  is_done() { [ -f "$images/pause.tar" ] && [ -f "$images/base.tar" ] && [ -z "$(packages_missing)" ]; }
+  is_done() { [ -f "$images/pause.tar" ] && base_done && [ -z "$(packages_missing)" ]; }
 fi
 if is_done; then echo "$dest"; exit 0; fi
 
@@ -177,7 +179,7 @@ fi
 # What ./Dockerfile's NODE_IMAGE (node:24-slim) provides, built without a registry:
 # Debian bookworm minbase, Node 24 (the binary scripts/env.sh caches from npm's
 # node@24 package), npm (that package has none), user node (1000:1000).
-if [ ! -f "$images/base.tar" ]; then
+if ! base_done; then
   . "$here/../../scripts/env.sh"
   ensure_node
   node_bin=$(node -p 'process.execPath')
@@ -192,7 +194,11 @@ if [ ! -f "$images/base.tar" ]; then
   [ -f "$mirror" ] || mirror=/etc/apt/sources.list
   log "mmdebstrap --variant=minbase $DEBIAN_SUITE (~30 s)"
   t0=$(date +%s)
+  # like debian:bookworm-slim (node:24-slim's base): no docs, man pages or translations (~48 MB)
   mmdebstrap --quiet --variant=minbase --format=tar \
+    --dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/doc/*' \
+    --dpkgopt='path-include=/usr/share/doc/*/copyright' --dpkgopt='path-exclude=/usr/share/locale/*' \
+    --dpkgopt='path-exclude=/usr/share/info/*' --dpkgopt='path-exclude=/usr/share/lintian/*' \
     --customize-hook="cp '$node_bin' \"\$1/usr/local/bin/node\"" \
     --customize-hook="mkdir -p \"\$1/usr/local/lib/node_modules/npm\" && tar -xzf '$npm_tgz' -C \"\$1/usr/local/lib/node_modules/npm\" --strip-components=1 && ln -s ../lib/node_modules/npm/bin/npm-cli.js \"\$1/usr/local/bin/npm\" && ln -s ../lib/node_modules/npm/bin/npx-cli.js \"\$1/usr/local/bin/npx\"" \
     --customize-hook="chroot \"\$1\" groupadd --gid 1000 node && chroot \"\$1\" useradd --uid 1000 --gid node --shell /bin/bash --create-home node" \
@@ -208,6 +214,7 @@ if [ ! -f "$images/base.tar" ]; then
   rm -f "$images/base.tar.tmp"
   buildah push --quiet localhost/rso-node:24-bookworm "docker-archive:$images/base.tar.tmp:localhost/rso-node:24-bookworm" >&2
   mv -f "$images/base.tar.tmp" "$images/base.tar"
+  echo "$BASE_VERSION" >"$images/.base.version"
   rm -rf "$bw"
 fi
 
