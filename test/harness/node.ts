@@ -390,6 +390,13 @@ export async function startNode(cp: ControlPlane, opts: StartNodeOptions = {}): 
     for (const tar of [path.join(nodeDir, 'images', 'pause.tar'), imageTar]) {
       await sh('ctr', ctrArgs(['images', 'import', tar]), { timeoutMs: 300_000 });
     }
+    // containerd's root persists (warm imports): earlier builds of the image only take
+    // disk. Keep the two images (and the sha256:<id> names the CRI plugin gives them),
+    // remove every other name so containerd's GC frees their layers.
+    const refs = (await sh('ctr', ctrArgs(['images', 'ls']))).split('\n').slice(1).map((l) => l.split(/\s+/)).filter((f) => f[0]);
+    const kept = new Set(refs.filter(([ref]) => ref === image || ref === PAUSE_IMAGE).map((f) => f[2]));
+    const stale = refs.filter(([ref, , digest]) => ref !== image && ref !== PAUSE_IMAGE && !kept.has(digest)).map((f) => f[0] as string);
+    if (stale.length) await sh('ctr', ctrArgs(['images', 'rm', '--sync', ...stale]), { allowFail: true });
 
     const kubeletConfig = path.join(RUN_DIR, 'kubelet.yaml');
     fs.writeFileSync(kubeletConfig, [
