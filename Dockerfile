@@ -4,7 +4,11 @@
 # JavaScript and the production dependencies only: no type stripping at run time
 # (an experimental Node feature, and ~20 MB of memory per process).
 #
-#   docker build -t rockset-sink-operator:0.1.0 .
+#   docker build -t <registry>/rockset-sink-operator:0.1.0 . && docker push <registry>/rockset-sink-operator:0.1.0
+#
+# Nothing publishes it for you. Its name is what the chart (image.repository, tag =
+# appVersion) and the operator (its default OPERATOR_SINK_IMAGE) expect:
+# rockset-sink-operator:<version>, under your registry (test/image/name.test.ts).
 #
 # test/image/entrypoints.test.ts follows this file: it compiles what the build stage
 # compiles, installs the deps stage's dependencies, lays out the final stage in a clean
@@ -27,6 +31,8 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
 
 FROM ${NODE_IMAGE}
+LABEL org.opencontainers.image.title="rockset-sink-operator" \
+      org.opencontainers.image.version="0.1.0"
 ENV NODE_ENV=production \
     NODE_OPTIONS="--disable-warning=TimeoutNegativeWarning"
 WORKDIR /app

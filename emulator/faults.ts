@@ -2,7 +2,7 @@
 // The RNG is injected (seedable) so that a run with the same seed and the same
 // request sequence injects the same faults.
 
-export const FAULT_KINDS = ['429', '500', '502', '503', 'drop-before', 'drop-after', 'stall'] as const;
+export const FAULT_KINDS = ['429', '500', '502', '503', 'drop-before', 'drop-after', 'stall', 'malformed-200', 'oversized-200'] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 /** `none` only appears in scripts: it lets one request through untouched. */
 export type ScriptFaultKind = FaultKind | 'none';
@@ -33,6 +33,8 @@ export interface FaultConfig {
   stallMs: number;
   /** After the stall: true applies the write (and answers 200 if the client still listens); false drops the connection unapplied. */
   stallApply: boolean;
+  /** For `oversized-200`: the size of the answer's body in bytes. */
+  oversizedBytes: number;
   /** Consumed in order, one request per step (times), before probabilistic faults. */
   script: ScriptStep[];
 }
@@ -53,10 +55,11 @@ export function defaultFaultConfig(): FaultConfig {
   return {
     latencyMs: 0,
     jitterMs: 0,
-    probabilities: { '429': 0, '500': 0, '502': 0, '503': 0, 'drop-before': 0, 'drop-after': 0, stall: 0 },
+    probabilities: { '429': 0, '500': 0, '502': 0, '503': 0, 'drop-before': 0, 'drop-after': 0, stall: 0, 'malformed-200': 0, 'oversized-200': 0 },
     retryAfterSeconds: 1,
     stallMs: 30_000,
     stallApply: false,
+    oversizedBytes: 64 * 1024 * 1024,
     script: [],
   };
 }
@@ -117,13 +120,18 @@ export function parseScriptStep(input: unknown, index: number): ScriptStep {
  */
 export function parseFaultConfig(input: unknown, base: FaultConfig = defaultFaultConfig()): FaultConfig {
   if (!isRecord(input)) throw new FaultConfigError('fault configuration must be a JSON object');
-  checkKeys(input, ['latencyMs', 'jitterMs', 'probabilities', 'retryAfterSeconds', 'stallMs', 'stallApply', 'script'], 'fault configuration');
+  checkKeys(input, ['latencyMs', 'jitterMs', 'probabilities', 'retryAfterSeconds', 'stallMs', 'stallApply', 'oversizedBytes', 'script'], 'fault configuration');
   const out: FaultConfig = { ...base, probabilities: { ...base.probabilities }, script: [...base.script] };
   if (input['latencyMs'] !== undefined) out.latencyMs = nonNegative(input['latencyMs'], 'latencyMs');
   if (input['jitterMs'] !== undefined) out.jitterMs = nonNegative(input['jitterMs'], 'jitterMs');
   if (input['retryAfterSeconds'] !== undefined) out.retryAfterSeconds = retryAfter(input['retryAfterSeconds'], 'retryAfterSeconds');
   if (input['stallMs'] !== undefined) out.stallMs = nonNegative(input['stallMs'], 'stallMs');
   if (input['stallApply'] !== undefined) out.stallApply = bool(input['stallApply'], 'stallApply');
+  if (input['oversizedBytes'] !== undefined) {
+    const n = nonNegative(input['oversizedBytes'], 'oversizedBytes');
+    if (!Number.isInteger(n)) throw new FaultConfigError('oversizedBytes must be an integer number of bytes');
+    out.oversizedBytes = n;
+  }
   const probs = input['probabilities'];
   if (probs !== undefined) {
     if (!isRecord(probs)) throw new FaultConfigError('probabilities must be an object');

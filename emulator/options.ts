@@ -40,6 +40,8 @@ export interface EmulatorOptions {
    * as Rockset's collections outlive a network outage. `storeMode` then follows it.
    */
   store?: Store;
+  /** Serve HTTPS with this PEM key and certificate (in-process only), e.g. to test how clients meet a certificate they do not trust. */
+  tls?: { key: string | Buffer; cert: string | Buffer };
 }
 
 export const DEFAULTS = {
@@ -69,10 +71,12 @@ Rockset Write API emulator (POST/DELETE/PATCH /v1/orgs/self/ws/{ws}/collections/
   --jitter-ms N             extra random latency in [0, N]
   --fault-429 P             probability 0..1 of an injected 429 (likewise --fault-500,
                             --fault-502, --fault-503, --fault-drop-before,
-                            --fault-drop-after, --fault-stall)
+                            --fault-drop-after, --fault-stall, --fault-malformed-200,
+                            --fault-oversized-200)
   --fault-retry-after S     Retry-After on injected 429s (default 1; "none" for no header)
   --stall-ms N              how long a stalled request is held (default 30000)
   --stall-apply             apply the write when a stall ends (default: drop it unapplied)
+  --oversized-bytes N       body size of an oversized-200 answer (default 67108864)
   --seed N                  seed of the fault RNG
   --request-log-size N      entries kept by GET /_emulator/requests (default ${DEFAULTS.requestLogSize})
   --store full|ids          keep whole documents (default) or only their _ids (long benchmarks)
@@ -124,6 +128,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
         'fault-retry-after': { type: 'string' },
         'stall-ms': { type: 'string' },
         'stall-apply': { type: 'boolean' },
+        'oversized-bytes': { type: 'string' },
         seed: { type: 'string' },
         'request-log-size': { type: 'string' },
         store: { type: 'string' },
@@ -155,6 +160,8 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
   const stallMs = num(str('stall-ms'), 'stall-ms');
   if (stallMs !== undefined) faults.stallMs = stallMs;
   if (v['stall-apply']) faults.stallApply = true;
+  const oversizedBytes = num(str('oversized-bytes'), 'oversized-bytes', { integer: true });
+  if (oversizedBytes !== undefined) faults.oversizedBytes = oversizedBytes;
   const fra = str('fault-retry-after');
   if (fra !== undefined) faults.retryAfterSeconds = fra === 'none' ? null : (num(fra, 'fault-retry-after', { integer: true }) as number);
 

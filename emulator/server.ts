@@ -10,6 +10,7 @@
 // Faults are decided only for requests that got through the gateway-like checks,
 // so that a scripted step is never eaten by a 401 or a rate-limited request.
 import http from 'node:http';
+import https from 'node:https';
 import { randomInt, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { AddressInfo, Socket } from 'node:net';
 import { BAD_GATEWAY_BODY, errors, HttpError, errorModel } from './errors.ts';
@@ -66,7 +67,7 @@ const NO_FAULT: FaultDecision = { kind: 'none', delayMs: 0, stallMs: 0, stallApp
 function emptyStats(): EmulatorStats {
   return {
     requests: { total: 0, byStatus: {}, byMethod: {} },
-    faults: { '429': 0, '500': 0, '502': 0, '503': 0, 'drop-before': 0, 'drop-after': 0, stall: 0, latency: 0 },
+    faults: { '429': 0, '500': 0, '502': 0, '503': 0, 'drop-before': 0, 'drop-after': 0, stall: 0, 'malformed-200': 0, 'oversized-200': 0, latency: 0 },
     rateLimited: 0,
     documents: { ADDED: 0, REPLACED: 0, DELETED: 0, PATCHED: 0, ERROR: 0 },
   };
@@ -112,6 +113,41 @@ function send(res: http.ServerResponse, status: number, body: string, extra?: Re
   if (res.headersSent || res.destroyed) return;
   res.writeHead(status, { ...JSON_HEADERS, ...extra, 'Content-Length': Buffer.byteLength(body) });
   res.end(body);
+}
+
+/** A 200 whose `data` has one entry per document, none of them a result object. */
+function malformedResults(documents: number): string {
+  const junk = ['null', '0', '"ADDED"', '[]'];
+  return `{"data":[${Array.from({ length: documents }, (_, i) => junk[i % junk.length]).join(',')}]}`;
+}
+
+/**
+ * The real answer, padded with a string field to `total` bytes and streamed (never
+ * held whole), stopping as soon as the client goes away.
+ */
+async function sendPadded(res: http.ServerResponse, body: string, total: number): Promise<void> {
+  const head = `${body.slice(0, -1)},"padding":"`;
+  const tail = '"}';
+  let padding = Math.max(0, total - Buffer.byteLength(head) - tail.length);
+  res.writeHead(200, { ...JSON_HEADERS, 'Content-Length': Buffer.byteLength(head) + padding + tail.length });
+  res.write(head);
+  const chunk = Buffer.alloc(64 * 1024, 'x');
+  while (padding > 0 && !res.destroyed) {
+    const n = Math.min(padding, chunk.length);
+    padding -= n;
+    if (!res.write(n === chunk.length ? chunk : chunk.subarray(0, n))) {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          res.off('drain', done);
+          res.off('close', done);
+          resolve();
+        };
+        res.on('drain', done);
+        res.on('close', done);
+      });
+    }
+  }
+  if (!res.destroyed) res.end(tail);
 }
 
 function sendError(res: http.ServerResponse, err: HttpError, close = false): void {
@@ -323,7 +359,7 @@ class EmulatorServer {
     }
 
     const decision = this.faults.idle ? NO_FAULT : this.faults.decide();
-    if (decision.kind !== 'none' && decision.kind !== 'drop-after' && !(decision.kind === 'stall' && decision.stallApply)) {
+    if (decision.kind !== 'none' && decision.kind !== 'drop-after' && decision.kind !== 'oversized-200' && !(decision.kind === 'stall' && decision.stallApply)) {
       // The write will not be applied: still record what it carried, so tests can match it with the retry.
       describeBody(read.body, entry);
     }
@@ -358,6 +394,10 @@ class EmulatorServer {
         return;
       case 'drop-before':
         return drop('drop-before');
+      case 'malformed-200':
+        entry.fault = 'malformed-200';
+        this.stats.faults['malformed-200'] += 1;
+        return respond(200, malformedResults(entry.documents ?? 1));
       case 'stall':
         entry.fault = 'stall';
         this.stats.faults.stall += 1;
@@ -379,6 +419,13 @@ class EmulatorServer {
       outcome = { status: err.status, body: JSON.stringify(err.model) };
     }
     if (decision.kind === 'drop-after') return drop('drop-after');
+    if (decision.kind === 'oversized-200' && outcome.status === 200) {
+      entry.fault = 'oversized-200';
+      this.stats.faults['oversized-200'] += 1;
+      entry.status = 200;
+      this.stats.requests.byStatus[200] = (this.stats.requests.byStatus[200] ?? 0) + 1;
+      return sendPadded(res, outcome.body, this.faults.config.oversizedBytes);
+    }
     respond(outcome.status, outcome.body);
   }
 
@@ -566,7 +613,8 @@ function parseCollectionSafe(spec: string): { workspace: string; collection: str
 /** Starts an emulator (port 0 = a free port); always `close()` it. */
 export async function startEmulator(opts: EmulatorOptions): Promise<Emulator> {
   const emu = new EmulatorServer(opts);
-  const server = http.createServer({ keepAliveTimeout: 5_000, requestTimeout: 0 }, emu.handle);
+  const serverOptions = { keepAliveTimeout: 5_000, requestTimeout: 0 };
+  const server = opts.tls ? https.createServer({ ...serverOptions, key: opts.tls.key, cert: opts.tls.cert }, emu.handle) : http.createServer(serverOptions, emu.handle);
   const sockets = new Set<Socket>();
   server.on('connection', (s: Socket) => {
     sockets.add(s);
@@ -588,7 +636,7 @@ export async function startEmulator(opts: EmulatorOptions): Promise<Emulator> {
     });
   });
   const port = (server.address() as AddressInfo).port;
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const url = `${opts.tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}`;
   let closed: Promise<void> | undefined;
   return {
     url,

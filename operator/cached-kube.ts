@@ -15,7 +15,8 @@ import type { ExistingObject, Kube, PodInfo, SecretInfo } from './kube.ts';
 
 export interface KubeCaches {
   sink(namespace: string, name: string): RocksetSink | undefined;
-  secret(namespace: string, name: string): SecretInfo | undefined;
+  /** A Secret's version, from a metadata-only watch (no values, no key names). */
+  secret(namespace: string, name: string): { resourceVersion: string } | undefined;
   configMap(namespace: string, name: string): ExistingObject | undefined;
   deployment(namespace: string, name: string): ExistingObject | undefined;
   /** Cached pods of a namespace (the sinks' pods only). */
@@ -46,6 +47,7 @@ export function selectorMatcher(selector: string): (labels: Record<string, strin
 
 export function cachedKube(live: Kube, caches: KubeCaches): Kube {
   const written = new Map<string, Versioned>();
+  const secretKeys = new Map<string, SecretInfo>();
 
   /** The newer of the cached object and the one this operator last wrote. */
   function fresher<T extends Versioned>(key: string, cached: T | undefined): T | undefined {
@@ -79,7 +81,16 @@ export function cachedKube(live: Kube, caches: KubeCaches): Kube {
     },
 
     async getSecret(namespace, name) {
-      return caches.secret(namespace, name) ?? live.getSecret(namespace, name);
+      // Key names come from a get by name, remembered for the version the watch shows:
+      // a pass reads the Secret again only once it changed (or is not cached).
+      const key = `${namespace}/${name}`;
+      const meta = caches.secret(namespace, name);
+      const known = secretKeys.get(key);
+      if (meta && known && known.resourceVersion === meta.resourceVersion) return known;
+      const read = await live.getSecret(namespace, name);
+      if (read) secretKeys.set(key, read);
+      else secretKeys.delete(key);
+      return read;
     },
 
     async getConfigMap(namespace, name) {

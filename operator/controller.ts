@@ -5,17 +5,19 @@
 // - RocksetSinks (the key itself);
 // - Deployments and ConfigMaps labelled as ours (their controlling owner's key);
 // - the sinks' pods (their instance label: a crash or a termination reason shows up at once);
-// - Secrets, values dropped on arrival (every sink that references the Secret by name).
+// - Secrets, metadata only (every sink that references the Secret by name); optional.
 // Every sink is also re-queued on a resync interval, and the lag poller queues a sink
 // whose lag changed. Reconcile passes are write-free when nothing changed, so
 // neither the resync nor the informers' relists cause API writes.
 import type { KubeConfig } from '@kubernetes/client-node';
+import type { RequestGuard } from './api-request.ts';
 import type { Logger } from 'pino';
 import { GROUP, KIND, PLURAL, VERSION, type RocksetSink } from './api/rocksetsink.ts';
 import { EventRecorder } from './events.ts';
 import { Informer, type EventType, type Meta } from './informer.ts';
 import { cachedKube } from './cached-kube.ts';
 import { createKube, type ExistingObject, type Kube, type PodInfo } from './kube.ts';
+import { groupConflicts, groupUse, type GroupUse } from './group-conflicts.ts';
 import { LagPoller } from './lag-poller.ts';
 import type { OperatorMetrics } from './metrics.ts';
 import { WorkQueue } from './queue.ts';
@@ -36,19 +38,22 @@ export interface ControllerOptions {
   workers?: number;
   resyncIntervalMs?: number;
   relistIntervalMs?: number;
+  /** Timeouts and the leader fence for every API request (operator/leader.ts). */
+  guard?: RequestGuard;
+  /**
+   * Watch Secrets (metadata only; RBAC list and watch): a rotation rolls the workers at
+   * once. false: referenced Secrets are read by name on every pass (RBAC get only), and a
+   * rotation is seen at the next pass (at the latest after resyncIntervalMs).
+   */
+  watchSecrets?: boolean;
+  /** Rockset API hosts sinks may use (api-hosts.ts); empty: any. */
+  allowedApiHosts?: string[];
 }
 
 const MANAGED = `app.kubernetes.io/managed-by=${MANAGED_BY}`;
 
-interface RawSecret {
-  metadata: Meta['metadata'];
-  data?: Record<string, string>;
-}
-
-/** What the operator keeps of a Secret. */
-export interface SecretMeta extends Meta {
-  keys: string[];
-}
+/** What the operator keeps of a Secret: it only ever receives its metadata. */
+export type SecretMeta = Meta;
 
 // What the caches keep: managedFields (often the largest part of an object) are never
 // read, and of a pod only what the status needs. With 500 sinks the caches hold ~2,000
@@ -59,7 +64,8 @@ export function withoutManagedFields<T extends Meta>(o: T): T {
 }
 
 interface RawPod extends Meta {
-  status?: { containerStatuses?: Record<string, unknown>[] };
+  metadata: Meta['metadata'] & { deletionTimestamp?: string };
+  status?: { containerStatuses?: Record<string, unknown>[]; conditions?: { type: string }[] };
 }
 
 /** The named fields of `o` that are set. */
@@ -71,15 +77,16 @@ function pick<T extends object, K extends keyof T>(o: T, keys: K[]): Pick<T, K> 
 
 export function podSummary(p: RawPod): RawPod {
   return {
-    metadata: pick(p.metadata, ['name', 'namespace', 'labels', 'resourceVersion', 'uid', 'ownerReferences']),
+    metadata: pick(p.metadata, ['name', 'namespace', 'labels', 'resourceVersion', 'uid', 'ownerReferences', 'deletionTimestamp']),
     status: {
       containerStatuses: (p.status?.containerStatuses ?? []).map(({ name: c, ready, restartCount, state, lastState }) => ({ name: c, ready, restartCount, state, lastState })),
+      conditions: (p.status?.conditions ?? []).filter((c) => c.type === 'PodScheduled'),
     },
   };
 }
 
-export function secretMeta(s: RawSecret): SecretMeta {
-  return { metadata: pick(s.metadata, ['name', 'namespace', 'resourceVersion', 'uid']), keys: Object.keys(s.data ?? {}).sort() };
+export function secretMeta(s: Meta): SecretMeta {
+  return { metadata: pick(s.metadata, ['name', 'namespace', 'resourceVersion', 'uid']) };
 }
 
 function collection(group: string, version: string, plural: string, namespace: string | undefined): string {
@@ -104,10 +111,12 @@ export class Controller {
   #resync: ReturnType<typeof setInterval> | undefined;
   #started = false;
   #pendingEvents: Promise<void> = Promise.resolve();
+  readonly #groupOf = new Map<string, string>();
+  readonly #brokersOf = new Map<string, string>();
 
   constructor(o: ControllerOptions) {
     this.#o = o;
-    const live = createKube(o.kc, { onWrite: (kind) => o.metrics.apiWrites.inc({ kind }), onRead: (kind) => o.metrics.apiReads.inc({ kind }) });
+    const live = createKube(o.kc, { ...(o.guard ? { guard: o.guard } : {}), onWrite: (kind) => o.metrics.apiWrites.inc({ kind }), onRead: (kind) => o.metrics.apiReads.inc({ kind }) });
     const find = <T extends Meta>(informers: { get(ns: string, name: string): T | undefined }[], ns: string, name: string): T | undefined => {
       for (const i of informers) {
         const hit = i.get(ns, name);
@@ -119,13 +128,13 @@ export class Controller {
       sink: (ns, name) => find(this.#sinkInformers, ns, name),
       secret: (ns, name) => {
         const s = find(this.#secrets, ns, name);
-        return s ? { resourceVersion: s.metadata.resourceVersion ?? '', keys: s.keys } : undefined;
+        return s ? { resourceVersion: s.metadata.resourceVersion ?? '' } : undefined;
       },
       configMap: (ns, name) => find(this.#configMaps, ns, name) as ExistingObject | undefined,
       deployment: (ns, name) => find(this.#deployments, ns, name) as ExistingObject | undefined,
       pods: (ns) => this.#pods.flatMap((i) => i.list()).filter((p) => p.metadata.namespace === ns) as unknown as (PodInfo & Meta)[],
     });
-    this.#events = new EventRecorder(o.kc, { component: 'rockset-sink-operator', instance: o.identity, log: o.log });
+    this.#events = new EventRecorder(o.kc, { component: 'rockset-sink-operator', instance: o.identity, log: o.log, ...(o.guard ? { guard: o.guard } : {}) });
     const scopes: (string | undefined)[] = o.namespaces.length ? o.namespaces : [undefined];
     const relistIntervalMs = o.relistIntervalMs ?? 300_000;
     const log = o.log.child({ module: 'informer' });
@@ -138,9 +147,10 @@ export class Controller {
           relistIntervalMs,
           log,
           transform: withoutManagedFields,
-          onEvent: (_type, s) => {
+          onEvent: (type, s) => {
             o.metrics.sinks.set(this.sinks().length);
             this.#enqueue(s.metadata.namespace, s.metadata.name);
+            this.#groupPeersChanged(type, s);
           },
         }),
       );
@@ -173,19 +183,24 @@ export class Controller {
           if (instance && pod.metadata.namespace) this.#enqueue(pod.metadata.namespace, instance);
         },
       });
-      const secrets = new Informer<SecretMeta>(o.kc, {
-        name: `secrets in ${where}`,
-        path: collection('', 'v1', 'secrets', ns),
-        relistIntervalMs,
-        log,
-        // Name, version and key names only: the values (also those in annotations such
-        // as kubectl's last-applied-configuration) never enter the cache.
-        transform: (s) => secretMeta(s as unknown as RawSecret),
-        onEvent: (type, secret) => this.#secretChanged(type, secret),
-      });
       this.#pods.push(pods);
-      this.#secrets.push(secrets);
-      this.#informers.push(deployments, configMaps, pods, secrets as unknown as Informer<Meta>);
+      this.#informers.push(deployments, configMaps, pods);
+      if (o.watchSecrets !== false) {
+        const secrets = new Informer<SecretMeta>(o.kc, {
+          name: `secrets in ${where}`,
+          path: collection('', 'v1', 'secrets', ns),
+          relistIntervalMs,
+          log,
+          // Metadata only: the API server sends no values (nor annotations such as
+          // kubectl's last-applied-configuration, which holds them) to this process. Key
+          // names come from a get of a referenced Secret (cached-kube.ts).
+          metadataOnly: true,
+          transform: secretMeta,
+          onEvent: (type, secret) => this.#secretChanged(type, secret),
+        });
+        this.#secrets.push(secrets);
+        this.#informers.push(secrets);
+      }
     }
     this.#lag = new LagPoller({
       sinks: () => this.sinks(),
@@ -228,6 +243,29 @@ export class Controller {
     await this.#lag.stop();
   }
 
+  /** Sinks sharing the old or new group of a changed sink: their conflict may have begun or ended. */
+  #groupPeersChanged(type: EventType, sink: RocksetSink): void {
+    const key = `${sink.metadata.namespace}/${sink.metadata.name}`;
+    const before = this.#groupOf.get(key);
+    const now = type === 'DELETED' ? undefined : groupUse(sink)?.groupId;
+    const brokers = now === undefined ? undefined : JSON.stringify(sink.spec?.kafka?.brokers ?? []);
+    const brokersChanged = this.#brokersOf.get(key) !== brokers;
+    if (now === undefined) {
+      this.#groupOf.delete(key);
+      this.#brokersOf.delete(key);
+    } else {
+      this.#groupOf.set(key, now);
+      this.#brokersOf.set(key, brokers!);
+    }
+    // Status writes and other edits that keep the group and brokers concern no peer.
+    if (before === now && !brokersChanged) return;
+    for (const other of this.sinks()) {
+      const k = `${other.metadata.namespace}/${other.metadata.name}`;
+      const g = this.#groupOf.get(k);
+      if (k !== key && g !== undefined && (g === before || g === now)) this.#enqueue(other.metadata.namespace, other.metadata.name);
+    }
+  }
+
   #enqueue(namespace: string, name: string): void {
     this.#queue.add(`${namespace}/${name}`);
     this.#o.metrics.queueDepth.set(this.#queue.length);
@@ -262,6 +300,11 @@ export class Controller {
           kube: this.kube,
           now: () => new Date(),
           image: this.#o.image,
+          allowedApiHosts: this.#o.allowedApiHosts ?? [],
+          groupConflicts: (sink) => {
+            const me = groupUse(sink);
+            return me ? groupConflicts(me, this.sinks().map(groupUse).filter((u): u is GroupUse => u !== undefined)) : [];
+          },
           readLag: async (s) => this.#lag.lag(s.metadata.namespace, s.metadata.name),
         });
         metrics.reconciles.inc({ result: result.outcome });

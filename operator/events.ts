@@ -6,7 +6,7 @@
 // from transitions, so an idle operator writes none.
 import type { KubeConfig } from '@kubernetes/client-node';
 import { ConditionType, type Condition, type RocksetSink, type RocksetSinkStatus } from './api/rocksetsink.ts';
-import { apiRequest } from './api-request.ts';
+import { apiRequest, type RequestGuard } from './api-request.ts';
 import { Reason } from './status.ts';
 
 export interface SinkEvent {
@@ -42,6 +42,8 @@ export interface EventRecorderOptions {
   log?: { warn(obj: object, msg: string): void };
   /** A repeat within this window bumps the count instead of creating an Event (default 10 min). */
   foldWindowMs?: number;
+  /** Timeouts and the leader fence (operator/leader.ts). */
+  guard?: RequestGuard;
 }
 
 interface Folded {
@@ -85,6 +87,7 @@ export class EventRecorder {
         await apiRequest(this.#kc, 'PATCH', `/api/v1/namespaces/${prior.namespace}/events/${prior.name}`, {
           body: { count: prior.count, lastTimestamp: seconds(now) },
           contentType: 'application/merge-patch+json',
+          ...(this.#o.guard ? { guard: this.#o.guard } : {}),
         });
         return;
       }
@@ -105,6 +108,7 @@ export class EventRecorder {
           lastTimestamp: seconds(now),
           count: 1,
         },
+        ...(this.#o.guard ? { guard: this.#o.guard } : {}),
       });
       if (this.#folded.size > 2000) this.#folded.clear();
       this.#folded.set(foldKey, { name: created.metadata.name, namespace, count: 1, firstTimestamp: seconds(now), at: Date.now() });

@@ -9,9 +9,10 @@
 // - on 410 Gone relists; on any other error (connection refused while the API server
 //   restarts, 5xx, 403) retries with capped exponential backoff, reset by a success;
 // - relists on a timer even when nothing failed (missed events cannot linger);
-// - `transform` runs before anything is cached: the Secret informer drops the values.
+// - `metadataOnly` lists and watches PartialObjectMetadata: the Secret informer never
+//   receives values; `transform` runs before anything is cached.
 // Handlers only get (type, object) and should just enqueue keys.
-import { Watch, type KubeConfig } from '@kubernetes/client-node';
+import { Watch, type KubeConfig, type RequestContext } from '@kubernetes/client-node';
 import { apiRequest } from './api-request.ts';
 
 export type EventType = 'ADDED' | 'MODIFIED' | 'DELETED';
@@ -32,6 +33,11 @@ export interface InformerOptions<T extends Meta> {
   path: string;
   labelSelector?: string;
   transform?: (obj: T) => T;
+  /**
+   * List and watch PartialObjectMetadata only (metadata, no data): the API server never
+   * sends the rest, e.g. a Secret's values, to this process.
+   */
+  metadataOnly?: boolean;
   onEvent: (type: EventType, obj: T) => void;
   /** Relist even without errors (default 5 min). */
   relistIntervalMs?: number;
@@ -39,6 +45,20 @@ export interface InformerOptions<T extends Meta> {
   minBackoffMs?: number;
   maxBackoffMs?: number;
   log?: InformerLog;
+}
+
+const LIST_TIMEOUT_MS = 60_000;
+const METADATA_ACCEPT = 'application/json;g=meta.k8s.io;v=v1;as=PartialObjectMetadata';
+
+/** client-node's Watch sets no Accept header of its own: one kubeconfig view that adds it. */
+function withAccept(kc: KubeConfig, accept: string): KubeConfig {
+  return {
+    getCurrentCluster: () => kc.getCurrentCluster(),
+    applySecurityAuthentication: async (ctx: RequestContext) => {
+      await kc.applySecurityAuthentication(ctx);
+      ctx.setHeaderParam('Accept', accept);
+    },
+  } as unknown as KubeConfig;
 }
 
 const key = (o: Meta): string => `${o.metadata.namespace ?? ''}/${o.metadata.name}`;
@@ -139,12 +159,19 @@ export class Informer<T extends Meta> {
 
   async #relist(): Promise<void> {
     this.#abort = new AbortController();
-    const list = await apiRequest<{ apiVersion?: string; kind?: string; metadata: { resourceVersion: string }; items: T[] }>(this.#kc, 'GET', this.#opts.path, { query: { labelSelector: this.#opts.labelSelector }, signal: this.#abort.signal });
+    // Bounded like every request (a list only reads, so more generously than a write).
+    const list = await apiRequest<{ apiVersion?: string; kind?: string; metadata: { resourceVersion: string }; items: T[] | null }>(this.#kc, 'GET', this.#opts.path, {
+      query: { labelSelector: this.#opts.labelSelector },
+      signal: this.#abort.signal,
+      guard: { timeoutMs: LIST_TIMEOUT_MS },
+      ...(this.#opts.metadataOnly ? { accept: `${METADATA_ACCEPT}List` } : {}),
+    });
     const fresh = new Map<string, T>();
     // A list's items come without apiVersion and kind (a watch's objects carry them):
     // cached objects look the same whichever way they arrived.
     const typeMeta = { apiVersion: list.apiVersion, kind: list.kind?.replace(/List$/, '') };
-    for (const raw of list.items) {
+    // A metadata-only list of nothing has items: null.
+    for (const raw of list.items ?? []) {
       const typed = { ...typeMeta, ...raw } as T;
       const obj = this.#opts.transform ? this.#opts.transform(typed) : typed;
       fresh.set(key(obj), obj);
@@ -180,7 +207,7 @@ export class Informer<T extends Meta> {
   #watch(untilRelistMs: number): Promise<'ok' | 'gone' | 'error'> {
     if (untilRelistMs <= 0) return Promise.resolve('ok');
     const timeoutSeconds = Math.max(1, Math.min(Math.ceil(untilRelistMs / 1000), 300 + Math.floor(Math.random() * 300)));
-    const watch = new Watch(this.#kc);
+    const watch = new Watch(this.#opts.metadataOnly ? withAccept(this.#kc, METADATA_ACCEPT) : this.#kc);
     // Client-side inactivity guard: bookmarks and the server's own timeout keep data flowing.
     (watch as unknown as { requestTimeoutMs: number }).requestTimeoutMs = (timeoutSeconds + 30) * 1000;
     return new Promise((resolve) => {

@@ -1,9 +1,10 @@
-// The operator's I/O layer over @kubernetes/client-node 2.x: reads of the sink, its
+// The operator's I/O layer: reads of the sink, its
 // Secrets (existence, resourceVersion and key names only: never values), Deployment,
 // ConfigMap and pods; server-side apply of owned objects; merge patches of the sink's
 // status subresource. Every write is counted (tests assert that idle passes write nothing).
-import { CustomObjectsApi, KubeConfig, KubernetesObjectApi, PatchStrategy, setHeaderOptions, type KubernetesObject } from '@kubernetes/client-node';
+import { KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import { GROUP, PLURAL, VERSION, type RocksetSink, type RocksetSinkStatus } from './api/rocksetsink.ts';
+import { apiRequest, type RequestGuard } from './api-request.ts';
 
 export const FIELD_MANAGER = 'rockset-sink-operator';
 
@@ -25,8 +26,10 @@ export interface ExistingObject {
 }
 
 export interface PodInfo {
-  metadata: { name: string };
+  metadata: { name: string; deletionTimestamp?: string };
   status?: {
+    /** Only PodScheduled is kept (the scheduler's reason when it cannot place the pod). */
+    conditions?: { type: string; status: string; reason?: string; message?: string }[];
     containerStatuses?: {
       name: string;
       ready?: boolean;
@@ -56,6 +59,8 @@ export interface Kube {
 export interface KubeOptions {
   onWrite?(kind: 'apply' | 'status'): void;
   onRead?(kind: 'sink' | 'secret' | 'configmap' | 'deployment' | 'pods'): void;
+  /** Timeouts and the leader fence for every request (operator/leader.ts). */
+  guard?: RequestGuard;
 }
 
 function isNotFound(err: unknown): boolean {
@@ -71,11 +76,6 @@ async function orUndefined<T>(p: Promise<T>): Promise<T | undefined> {
   }
 }
 
-/** client-node deserializes known kinds into model classes (Date fields etc.): back to plain JSON. */
-function plain<T>(value: unknown): T {
-  return JSON.parse(JSON.stringify(value)) as T;
-}
-
 export function kubeConfigFromFile(path: string, context?: string): KubeConfig {
   const kc = new KubeConfig();
   kc.loadFromFile(path);
@@ -83,9 +83,17 @@ export function kubeConfigFromFile(path: string, context?: string): KubeConfig {
   return kc;
 }
 
+const OWNED_PATHS: Record<string, (ns: string, name: string) => string> = {
+  ConfigMap: (ns, name) => `/api/v1/namespaces/${ns}/configmaps/${name}`,
+  Deployment: (ns, name) => `/apis/apps/v1/namespaces/${ns}/deployments/${name}`,
+};
+
+// Plain JSON requests (api-request.ts) rather than client-node's typed clients: each
+// one carries the guard's timeout and, for writes, the leader fence.
 export function createKube(kc: KubeConfig, opts: KubeOptions = {}): Kube {
-  const objects = KubernetesObjectApi.makeApiClient(kc);
-  const custom = kc.makeApiClient(CustomObjectsApi);
+  const guard = opts.guard;
+  const get = <T>(path: string, query?: Record<string, string>): Promise<T | undefined> => orUndefined(apiRequest<T>(kc, 'GET', path, guard ? { query, guard } : { query }));
+  const sinkPath = (namespace: string, name: string) => `/apis/${GROUP}/${VERSION}/namespaces/${namespace}/${PLURAL}/${name}`;
   let writes = 0;
 
   return {
@@ -95,61 +103,64 @@ export function createKube(kc: KubeConfig, opts: KubeOptions = {}): Kube {
 
     async getSink(namespace, name) {
       opts.onRead?.('sink');
-      const obj = await orUndefined(custom.getNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: PLURAL, name }));
-      return obj === undefined ? undefined : plain<RocksetSink>(obj);
+      return get<RocksetSink>(sinkPath(namespace, name));
     },
 
     async getSecret(namespace, name) {
       opts.onRead?.('secret');
-      const s = await orUndefined(objects.read({ apiVersion: 'v1', kind: 'Secret', metadata: { namespace, name } }));
+      const s = await get<{ metadata: { resourceVersion?: string }; data?: Record<string, unknown> }>(`/api/v1/namespaces/${namespace}/secrets/${name}`);
       if (!s) return undefined;
-      const data = (s as { data?: Record<string, unknown>; stringData?: Record<string, unknown> }).data ?? {};
       // Only key names leave this function; the values are dropped here.
-      return { resourceVersion: s.metadata?.resourceVersion ?? '', keys: Object.keys(data).sort() };
+      return { resourceVersion: s.metadata.resourceVersion ?? '', keys: Object.keys(s.data ?? {}).sort() };
     },
 
     async readSecretValue(namespace, name, key) {
       opts.onRead?.('secret');
-      const s = await orUndefined(objects.read({ apiVersion: 'v1', kind: 'Secret', metadata: { namespace, name } }));
-      const value = (s as { data?: Record<string, string> } | undefined)?.data?.[key];
+      const s = await get<{ data?: Record<string, string> }>(`/api/v1/namespaces/${namespace}/secrets/${name}`);
+      const value = s?.data?.[key];
       return value === undefined ? undefined : Buffer.from(value, 'base64').toString('utf8');
     },
 
     async getConfigMap(namespace, name) {
       opts.onRead?.('configmap');
-      const o = await orUndefined(objects.read({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { namespace, name } }));
-      return o === undefined ? undefined : plain<ExistingObject>(o);
+      return get<ExistingObject>(OWNED_PATHS['ConfigMap']!(namespace, name));
     },
 
     async getDeployment(namespace, name) {
       opts.onRead?.('deployment');
-      const o = await orUndefined(objects.read({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { namespace, name } }));
-      return o === undefined ? undefined : plain<ExistingObject>(o);
+      return get<ExistingObject>(OWNED_PATHS['Deployment']!(namespace, name));
     },
 
     async listPods(namespace, labelSelector) {
       opts.onRead?.('pods');
-      const list = await objects.list('v1', 'Pod', namespace, undefined, undefined, undefined, undefined, labelSelector);
-      return plain<PodInfo[]>(list.items);
+      const list = await apiRequest<{ items: PodInfo[] }>(kc, 'GET', `/api/v1/namespaces/${namespace}/pods`, { query: { labelSelector }, ...(guard ? { guard } : {}) });
+      return list.items;
     },
 
     async applyOwned(obj) {
+      const path = OWNED_PATHS[obj.kind ?? '']?.(obj.metadata.namespace, obj.metadata.name);
+      if (!path) throw new Error(`internal: applyOwned does not know kind ${obj.kind}`);
       writes++;
       opts.onWrite?.('apply');
-      // A fresh object (never one read back: managedFields must be nil in an apply).
-      const out = await objects.patch(obj, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply);
-      return plain<ExistingObject>(out);
+      // A fresh object (never one read back: managedFields must be nil in an apply). JSON is YAML.
+      return apiRequest<ExistingObject>(kc, 'PATCH', path, {
+        query: { fieldManager: FIELD_MANAGER, force: 'true' },
+        body: obj,
+        contentType: 'application/apply-patch+yaml',
+        ...(guard ? { guard } : {}),
+      });
     },
 
     async patchSinkStatus(namespace, name, status) {
       writes++;
       opts.onWrite?.('status');
       // Merge patch on the status subresource; conditions are always written whole.
-      const out = await custom.patchNamespacedCustomObjectStatus(
-        { group: GROUP, version: VERSION, namespace, plural: PLURAL, name, body: { status }, fieldManager: FIELD_MANAGER },
-        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-      );
-      return plain<RocksetSink>(out);
+      return apiRequest<RocksetSink>(kc, 'PATCH', `${sinkPath(namespace, name)}/status`, {
+        query: { fieldManager: FIELD_MANAGER },
+        body: { status },
+        contentType: 'application/merge-patch+json',
+        ...(guard ? { guard } : {}),
+      });
     },
   };
 }

@@ -6,10 +6,20 @@
 // - writes are optimistic (resourceVersion), so two candidates cannot both win;
 // - the leader renews every retryPeriod and gives up when it could not renew for
 //   renewDeadline; the caller then stops acting (main exits, as controller-runtime does);
+// - mayAct() is the fence every write checks: true only while the last successful
+//   renewal is younger than renewDeadline on a monotonic clock, so a process frozen
+//   past its lease (SIGSTOP, a paused VM) that wakes up sends no write before it has
+//   renewed, even though its timers and buffered watch events fire before the renewal;
+// - every Lease request is bounded by the time left until the renew deadline, so a hung
+//   connection (an API server restart) cannot keep the loop waiting past it;
 // - release() (on a clean shutdown, after the work stopped) empties the holder so a
 //   standby takes over at once instead of after leaseDuration.
 import type { KubeConfig } from '@kubernetes/client-node';
-import { ApiError, apiRequest, microTime } from './api-request.ts';
+import { performance } from 'node:perf_hooks';
+import { ApiError, apiRequest, microTime, type RequestOptions } from './api-request.ts';
+
+// Monotonic: a wall clock stepped by NTP must not extend (or cut) the renew deadline.
+const now = (): number => performance.now();
 
 export interface LeaderElectionOptions {
   namespace: string;
@@ -33,6 +43,8 @@ export class LeaderElector {
   #observedAt = 0;
   #lease: Lease | undefined;
   #leading = false;
+  /** When the last successful acquire or renewal was sent (monotonic ms). */
+  #renewedAt = -Infinity;
   #stopped = false;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #wake: (() => void) | undefined;
@@ -47,6 +59,21 @@ export class LeaderElector {
 
   get leading(): boolean {
     return this.#leading;
+  }
+
+  /** True while this replica leads and renewed within renewDeadline: the write fence. */
+  mayAct(): boolean {
+    return this.#leading && now() - this.#renewedAt < this.#o.renewDeadlineMs;
+  }
+
+  /** Time left until the renew deadline, as a request timeout (at least one retry period). */
+  #timeoutMs(): number {
+    const left = this.#leading ? this.#o.renewDeadlineMs - (now() - this.#renewedAt) : this.#o.renewDeadlineMs;
+    return Math.max(this.#o.retryPeriodMs, Math.min(this.#o.renewDeadlineMs, left));
+  }
+
+  #request<T>(method: 'GET' | 'POST' | 'PUT', path: string, opts: RequestOptions = {}): Promise<T> {
+    return apiRequest<T>(this.#kc, method, path, { ...opts, guard: { timeoutMs: this.#timeoutMs() } });
   }
 
   get #path(): string {
@@ -73,12 +100,10 @@ export class LeaderElector {
 
   /** Renews until renewal fails for renewDeadline (resolves 'lost') or stop() (resolves 'stopped'). */
   async hold(): Promise<'lost' | 'stopped'> {
-    let lastRenew = Date.now();
     while (!this.#stopped) {
       await this.#sleep(this.#o.retryPeriodMs);
       if (this.#stopped) break;
-      if (await this.#tryAcquireOrRenew()) lastRenew = Date.now();
-      else if (Date.now() - lastRenew >= this.#o.renewDeadlineMs || (this.#lease?.spec?.holderIdentity ?? '') !== this.#o.identity) {
+      if (!(await this.#tryAcquireOrRenew()) && (now() - this.#renewedAt >= this.#o.renewDeadlineMs || (this.#lease?.spec?.holderIdentity ?? '') !== this.#o.identity)) {
         this.#leading = false;
         this.#o.log?.warn({ lease: `${this.#o.namespace}/${this.#o.name}`, holder: this.#lease?.spec?.holderIdentity }, 'leader election lost');
         return 'lost';
@@ -99,7 +124,7 @@ export class LeaderElector {
     const now = microTime(new Date());
     const body: Lease = { ...this.#lease, spec: { ...this.#lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: now, acquireTime: now } };
     try {
-      await apiRequest(this.#kc, 'PUT', `${this.#path}/${this.#o.name}`, { body: { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', ...body } });
+      await this.#request('PUT', `${this.#path}/${this.#o.name}`, { body: { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', ...body } });
     } catch (err) {
       this.#o.log?.warn({ err: (err as Error).message }, 'could not release the leader lease');
     }
@@ -116,21 +141,22 @@ export class LeaderElector {
   }
 
   async #tryAcquireOrRenew(): Promise<boolean> {
-    const now = new Date();
+    const sentAt = now();
+    const wall = new Date();
     const mine = (lease: Lease | undefined): Lease['spec'] => {
       const prev = lease?.spec;
       const wasMine = prev?.holderIdentity === this.#o.identity;
       return {
         holderIdentity: this.#o.identity,
         leaseDurationSeconds: Math.ceil(this.#o.leaseDurationMs / 1000),
-        acquireTime: wasMine && prev?.acquireTime ? prev.acquireTime : microTime(now),
-        renewTime: microTime(now),
+        acquireTime: wasMine && prev?.acquireTime ? prev.acquireTime : microTime(wall),
+        renewTime: microTime(wall),
         leaseTransitions: (prev?.leaseTransitions ?? 0) + (prev && !wasMine && prev.holderIdentity ? 1 : 0),
       };
     };
     let lease: Lease | undefined;
     try {
-      lease = await apiRequest<Lease>(this.#kc, 'GET', `${this.#path}/${this.#o.name}`);
+      lease = await this.#request<Lease>('GET', `${this.#path}/${this.#o.name}`);
     } catch (err) {
       if (!(err instanceof ApiError && err.code === 404)) {
         this.#o.log?.warn({ err: (err as Error).message }, 'could not read the leader lease');
@@ -139,9 +165,10 @@ export class LeaderElector {
     }
     if (!lease) {
       try {
-        this.#lease = await apiRequest<Lease>(this.#kc, 'POST', this.#path, {
+        this.#lease = await this.#request<Lease>('POST', this.#path, {
           body: { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: this.#o.name, namespace: this.#o.namespace }, spec: mine(undefined) },
         });
+        this.#renewedAt = sentAt;
         return true;
       } catch (err) {
         this.#o.log?.warn({ err: (err as Error).message }, 'could not create the leader lease');
@@ -152,17 +179,19 @@ export class LeaderElector {
     const record = JSON.stringify(lease.spec ?? {});
     if (record !== this.#observed) {
       this.#observed = record;
-      this.#observedAt = Date.now();
+      this.#observedAt = now();
     }
     const holder = lease.spec?.holderIdentity ?? '';
     const durationMs = (lease.spec?.leaseDurationSeconds ?? Math.ceil(this.#o.leaseDurationMs / 1000)) * 1000;
-    if (holder !== '' && holder !== this.#o.identity && Date.now() < this.#observedAt + durationMs) return false;
+    if (holder !== '' && holder !== this.#o.identity && now() < this.#observedAt + durationMs) return false;
     try {
-      this.#lease = await apiRequest<Lease>(this.#kc, 'PUT', `${this.#path}/${this.#o.name}`, {
+      this.#lease = await this.#request<Lease>('PUT', `${this.#path}/${this.#o.name}`, {
         body: { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: lease.metadata, spec: mine(lease) },
       });
       this.#observed = JSON.stringify(this.#lease.spec ?? {});
-      this.#observedAt = Date.now();
+      this.#observedAt = now();
+      // Counted from when the renewal was sent: the Lease cannot have been valid longer.
+      this.#renewedAt = sentAt;
       return true;
     } catch (err) {
       // 409: another replica wrote first; it leads.

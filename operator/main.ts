@@ -13,6 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import type { LevelWithSilent } from 'pino';
 import { createLogger } from '../sink/log.ts';
+import { parseAllowedHosts } from './api-hosts.ts';
 import { Controller } from './controller.ts';
 import { pooledKubeConfig } from './kube-config.ts';
 import { LeaderElector } from './leader.ts';
@@ -35,6 +36,8 @@ Reconciles RocksetSink resources into sink Deployments. Configuration (environme
   OPERATOR_LAG_INTERVAL_SECONDS   consumer lag refresh (default 30)
   OPERATOR_RESYNC_SECONDS         re-check every sink even without events (default 600)
   OPERATOR_WORKERS                sinks reconciled at once (default 8: a pass mostly waits on the API server)
+  OPERATOR_WATCH_SECRETS          true: watch Secrets' metadata (RBAC list, watch), rotations roll at once; false: get referenced Secrets by name on each pass (RBAC get only) (default true)
+  OPERATOR_ALLOWED_API_HOSTS      comma-separated Rockset API hosts sinks may send their API key to, e.g. *.rockset.com (default: any)
 `;
 
 class UsageError extends Error {}
@@ -63,6 +66,8 @@ export interface OperatorSettings {
   lagIntervalMs: number;
   resyncIntervalMs: number;
   workers: number;
+  allowedApiHosts: string[];
+  watchSecrets: boolean;
 }
 
 export function settingsFrom(argv: string[], env: NodeJS.ProcessEnv): OperatorSettings | 'help' {
@@ -73,6 +78,8 @@ export function settingsFrom(argv: string[], env: NodeJS.ProcessEnv): OperatorSe
   if (!levels.includes(logLevel)) throw new UsageError(`OPERATOR_LOG_LEVEL=${JSON.stringify(logLevel)}: use one of ${levels.join(', ')}`);
   const election = (env['OPERATOR_LEADER_ELECTION'] ?? 'true').toLowerCase();
   if (election !== 'true' && election !== 'false') throw new UsageError(`OPERATOR_LEADER_ELECTION=${JSON.stringify(env['OPERATOR_LEADER_ELECTION'])}: use true or false`);
+  const watchSecrets = (env['OPERATOR_WATCH_SECRETS'] ?? 'true').toLowerCase();
+  if (watchSecrets !== 'true' && watchSecrets !== 'false') throw new UsageError(`OPERATOR_WATCH_SECRETS=${JSON.stringify(env['OPERATOR_WATCH_SECRETS'])}: use true or false`);
   const namespaces = (values.namespaces ?? env['OPERATOR_NAMESPACES'] ?? '').split(',').map((s) => s.trim()).filter(Boolean);
   const leaseNamespace = env['POD_NAMESPACE'] || '';
   const settings: OperatorSettings = {
@@ -91,9 +98,19 @@ export function settingsFrom(argv: string[], env: NodeJS.ProcessEnv): OperatorSe
     lagIntervalMs: envNumber(env, 'OPERATOR_LAG_INTERVAL_SECONDS', 30, 0.1) * 1000,
     resyncIntervalMs: envNumber(env, 'OPERATOR_RESYNC_SECONDS', 600, 1) * 1000,
     workers: Math.trunc(envNumber(env, 'OPERATOR_WORKERS', 8, 1)),
+    allowedApiHosts: allowedHosts(env['OPERATOR_ALLOWED_API_HOSTS']),
+    watchSecrets: watchSecrets === 'true',
   };
   if (!Number.isInteger(settings.httpPort) || settings.httpPort < 0 || settings.httpPort > 65535) throw new UsageError('--http-port / OPERATOR_HTTP_PORT: must be a port number (0-65535)');
   return settings;
+}
+
+function allowedHosts(raw: string | undefined): string[] {
+  try {
+    return parseAllowedHosts(raw);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
 }
 
 function podNamespace(): string | undefined {
@@ -123,10 +140,13 @@ async function main(): Promise<number> {
   if (!s.leaseNamespace) s.leaseNamespace = podNamespace() ?? kc.getContextObject(kc.getCurrentContext())?.namespace ?? 'default';
 
   const metrics = createOperatorMetrics();
-  const controller = new Controller({ kc, namespaces: s.namespaces, image: s.image, log, metrics, identity: s.identity, lagIntervalMs: s.lagIntervalMs, resyncIntervalMs: s.resyncIntervalMs, workers: s.workers });
   const elector = s.leaderElection
     ? new LeaderElector(kc, { namespace: s.leaseNamespace, name: s.leaseName, identity: s.identity, leaseDurationMs: s.leaseDurationMs, renewDeadlineMs: s.renewDeadlineMs, retryPeriodMs: s.retryPeriodMs, log })
     : undefined;
+  // Every request the controller makes ends within the renew deadline, and no write
+  // leaves while the lease is not freshly renewed (operator/leader.ts, mayAct).
+  const guard = elector ? { timeoutMs: s.renewDeadlineMs, mayWrite: () => elector.mayAct() } : { timeoutMs: 30_000 };
+  const controller = new Controller({ kc, namespaces: s.namespaces, image: s.image, log, metrics, identity: s.identity, lagIntervalMs: s.lagIntervalMs, resyncIntervalMs: s.resyncIntervalMs, workers: s.workers, guard, allowedApiHosts: s.allowedApiHosts, watchSecrets: s.watchSecrets });
   let leading = false;
 
   const server = http.createServer((req, res) => {
@@ -151,7 +171,7 @@ async function main(): Promise<number> {
     server.listen(s.httpPort, () => resolve());
   });
   const port = (server.address() as { port: number }).port;
-  log.info({ port, namespaces: s.namespaces.length ? s.namespaces : 'all', leaderElection: s.leaderElection, identity: s.identity, cluster: kc.getCurrentCluster()?.server }, 'operator started');
+  log.info({ port, namespaces: s.namespaces.length ? s.namespaces : 'all', leaderElection: s.leaderElection, allowedApiHosts: s.allowedApiHosts.length ? s.allowedApiHosts : 'any', identity: s.identity, cluster: kc.getCurrentCluster()?.server }, 'operator started');
 
   let stopping = false;
   const stopped = new Promise<number>((resolve) => {

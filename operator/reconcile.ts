@@ -6,16 +6,23 @@
 import { createHash } from 'node:crypto';
 import { GROUP, RESTARTED_AT_ANNOTATION, type RocksetSink, type RocksetSinkStatus } from './api/rocksetsink.ts';
 import { validateSpec } from './api/validate.ts';
+import { apiHostAllowed, hostNotAllowedMessage } from './api-hosts.ts';
 import type { ExistingObject, Kube, PodInfo } from './kube.ts';
 import { canonicalJson, secretsChecksum } from './render/checksum.ts';
-import { secretMounts } from './render/config.ts';
+import { effectiveGroupId, secretMounts } from './render/config.ts';
 import { CONFIG_CHECKSUM_ANNOTATION, SECRETS_CHECKSUM_ANNOTATION, selectorString } from './render/meta.ts';
 import { renderSink } from './render/objects.ts';
 import { statusEvents, type SinkEvent } from './events.ts';
 import { computeStatus, statusChanged, type Observed, type ObservedDeployment, type ObservedLag, type ObservedPod } from './status.ts';
 import { ConfigError, validateConfig } from '../sink/config/validate.ts';
 
-export const DEFAULT_SINK_IMAGE = 'ghcr.io/rockset-sink/rockset-sink:0.1.0';
+/**
+ * The workers' image when neither OPERATOR_SINK_IMAGE nor spec.image says otherwise: the
+ * one image the Dockerfile builds (operator and sink), as the chart names it
+ * (image.repository:appVersion). Nothing publishes it: set OPERATOR_SINK_IMAGE to your
+ * registry's copy (the chart does).
+ */
+export const DEFAULT_SINK_IMAGE = 'rockset-sink-operator:0.1.0';
 /** sha256 of the object as last applied: a render change (also a removed field) re-applies. */
 export const APPLIED_HASH_ANNOTATION = `${GROUP}/applied-hash`;
 
@@ -31,6 +38,10 @@ export interface ReconcileDeps {
   readLag?(sink: RocksetSink): Promise<ObservedLag | undefined>;
   /** Default sink image; spec.image overrides it. */
   image?: string;
+  /** Rockset API hosts a sink may send its API key to (api-hosts.ts); empty or absent: any. */
+  allowedApiHosts?: readonly string[];
+  /** Other sinks (namespace/name) consuming as this sink's group on the same brokers. */
+  groupConflicts?(sink: RocksetSink): string[];
 }
 
 export interface ReconcileResult {
@@ -102,6 +113,8 @@ function observePod(p: PodInfo): ObservedPod {
   if (term) pod.lastTermination = term.message === undefined ? { exitCode: term.exitCode } : { exitCode: term.exitCode, message: term.message };
   const waiting = c?.state?.waiting?.reason;
   if (waiting) pod.waitingReason = waiting;
+  const scheduled = p.status?.conditions?.find((x) => x.type === 'PodScheduled');
+  if (scheduled?.status === 'False') pod.unschedulable = { reason: scheduled.reason ?? 'Unschedulable', message: scheduled.message ?? '' };
   return pod;
 }
 
@@ -187,6 +200,18 @@ export async function reconcile(key: ReconcileKey, deps: ReconcileDeps): Promise
     return result('done');
   }
   const valid: RocksetSink = { ...sink, spec: checked.spec };
+  // Nothing is deployed (no API key sent) for a host the operator does not allow.
+  const allowed = deps.allowedApiHosts ?? [];
+  if (!apiHostAllowed(valid.spec.rockset.apiServer, allowed)) {
+    observed.configProblem = { field: 'rockset.apiServer', message: hostNotAllowedMessage(valid.spec.rockset.apiServer, allowed) };
+    await writeStatus();
+    return result('done');
+  }
+
+  // Reported (Stalled, a Warning), not enforced: stopping both sinks would stop data
+  // that may be flowing fine today; the workers also report it (not ready).
+  const others = deps.groupConflicts?.(valid) ?? [];
+  if (others.length) observed.groupConflict = { groupId: effectiveGroupId(valid), others };
 
   // 2. Secrets: every referenced Secret and key must exist. Versions only, never values.
   const versions: Record<string, string> = {};
@@ -257,7 +282,10 @@ export async function reconcile(key: ReconcileKey, deps: ReconcileDeps): Promise
   if (deployment) observed.deployment = observeDeployment(deployment);
   // A pod that restarted and is ready again keeps its last termination: only pods
   // that are not ready (or are waiting, e.g. CrashLoopBackOff) speak for a failure.
-  observed.pods = (await kube.listPods(namespace, selectorString(sink))).filter(failingOrStarting).map(observePod);
+  const pods = await kube.listPods(namespace, selectorString(sink));
+  observed.pods = pods.filter((p) => p.metadata.deletionTimestamp === undefined && failingOrStarting(p)).map(observePod);
+  const terminating = pods.filter((p) => p.metadata.deletionTimestamp !== undefined).length;
+  if (terminating) observed.terminating = terminating;
   if (deps.readLag) {
     try {
       const lag = await deps.readLag(valid);

@@ -18,7 +18,12 @@
 //   several failing pods the one with a named reason, then the first by name, is reported,
 //   so the status does not depend on the order pods were listed in.
 // - Secret names are reported, never values; the input carries only names.
+// - Missing workers are explained by the cause a user can act on: the Deployment's
+//   ReplicaFailure (it cannot create pods: a missing ServiceAccount, a quota; Stalled,
+//   since it does not heal by itself), else a pending pod's scheduling reason. Counts
+//   never read "4/3": pods beyond the wanted number are named as such.
 import { ConditionType, type Condition, type RocksetSinkStatus } from './api/rocksetsink.ts';
+import { groupConflictMessage } from './group-conflicts.ts';
 
 export interface DeploymentCondition {
   type: string;
@@ -46,6 +51,8 @@ export interface ObservedPod {
   lastTermination?: { exitCode: number; message?: string };
   /** The container's waiting reason, e.g. CrashLoopBackOff. */
   waitingReason?: string;
+  /** The pod's PodScheduled=False reason and message (e.g. Unschedulable: 0/3 nodes are available...). */
+  unschedulable?: { reason: string; message: string };
 }
 
 export type ObservedLag = { total: number; topics: Record<string, number> } | { error: string };
@@ -59,8 +66,12 @@ export interface Observed {
   missingSecrets?: string[];
   deployment?: ObservedDeployment;
   pods?: ObservedPod[];
+  /** Worker pods being deleted (a scale-down or a rollout); they are not counted as wanted. */
+  terminating?: number;
   /** A lag read failure keeps the previous lag and is noted in Ready's message. */
   lag?: ObservedLag;
+  /** Other sinks (namespace/name) consuming as the same group on the same brokers: Stalled. */
+  groupConflict?: { groupId: string; others: string[] };
   /** The apply failed, e.g. a name conflict with an object the operator does not own: Stalled. */
   applyError?: string;
   selector: string;
@@ -85,6 +96,11 @@ export const Reason = {
   Stalled: 'Stalled',
   NotStalled: 'NotStalled',
   WorkerFailed: 'WorkerFailed',
+  /** The Deployment cannot create pods (its ReplicaFailure condition, e.g. a missing ServiceAccount or a quota). */
+  FailedCreate: 'FailedCreate',
+  Unschedulable: 'Unschedulable',
+  /** Another RocksetSink consumes as the same Kafka consumer group on the same brokers. */
+  GroupConflict: 'GroupConflict',
 } as const;
 
 const CONDITION_ORDER: readonly string[] = [
@@ -169,6 +185,24 @@ function deploymentCondition(dep: ObservedDeployment | undefined, type: string):
   return dep?.conditions?.find((c) => c.type === type);
 }
 
+/** The first pod (by name) the scheduler cannot place, and how many cannot be placed. */
+function unschedulable(pods: ObservedPod[] | undefined): { pod: ObservedPod & { unschedulable: NonNullable<ObservedPod['unschedulable']> }; count: number } | undefined {
+  const pending = (pods ?? []).filter((p): p is ObservedPod & { unschedulable: NonNullable<ObservedPod['unschedulable']> } => p.unschedulable !== undefined);
+  if (!pending.length) return undefined;
+  pending.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return { pod: pending[0]!, count: pending.length };
+}
+
+/**
+ * "2/3 workers available", never more available than wanted: while the Deployment scales
+ * down or surges in a rollout it may count more; those are said apart.
+ */
+function countsText(available: number, desired: number, current: number, terminating: number): string {
+  const extra = Math.max(0, Math.max(available, current) - desired);
+  const notes = [extra ? `${extra} more until the scale-down or rollout finishes` : '', terminating ? `${terminating} terminating` : ''].filter(Boolean);
+  return `${Math.min(available, desired)}/${desired} workers available${notes.length ? ` (${notes.join(', ')})` : ''}`;
+}
+
 /** Every condition's status, reason and message; times are set by computeStatus. */
 function verdicts(o: Observed): Record<string, Verdict> {
   const paused = o.spec.paused === true;
@@ -187,8 +221,21 @@ function verdicts(o: Observed): Record<string, Verdict> {
     ? { status: 'False', reason: Reason.SecretNotFound, message: truncate(`Secret references not found: ${missing.join(', ')}`, MAX_MESSAGE) }
     : { status: 'True', reason: Reason.SecretsFound, message: 'Every referenced Secret key exists' };
 
-  const counts = `${available}/${desired} workers available`;
+  const counts = countsText(available, desired, current, o.terminating ?? 0);
   const depAvailable = deploymentCondition(dep, 'Available');
+  // Why pods are missing, most specific first: the Deployment cannot create them (a
+  // missing ServiceAccount, a quota), or the scheduler cannot place them.
+  const replicaFailure = deploymentCondition(dep, 'ReplicaFailure');
+  const cannotCreate = replicaFailure?.status === 'True' && available < desired && !paused
+    ? { reason: Reason.FailedCreate, message: `The Deployment cannot create worker pods: ${replicaFailure.message || replicaFailure.reason || 'no reason given'}` }
+    : undefined;
+  const pending = unschedulable(o.pods);
+  const cannotSchedule = pending && available < desired && !paused
+    ? {
+        reason: Reason.Unschedulable,
+        message: `worker pod ${pending.pod.name} cannot be scheduled: ${pending.pod.unschedulable.reason}: ${pending.pod.unschedulable.message}${pending.count > 1 ? `; ${plural(pending.count - 1, 'more pod', 'more pods')} pending` : ''}`,
+      }
+    : undefined;
   let workersAvailable: Verdict;
   if (paused) {
     workersAvailable = { status: 'True', reason: Reason.Paused, message: current > 0 ? `Paused; ${plural(current, 'worker pod', 'worker pods')} still stopping` : 'Paused; scaled to zero' };
@@ -196,6 +243,9 @@ function verdicts(o: Observed): Record<string, Verdict> {
     workersAvailable = { status: 'False', reason: Reason.ReplicasUnavailable, message: 'The worker Deployment does not exist yet' };
   } else if (available >= desired) {
     workersAvailable = { status: 'True', reason: Reason.MinimumReplicasAvailable, message: counts };
+  } else if (cannotCreate ?? cannotSchedule) {
+    const why = (cannotCreate ?? cannotSchedule)!;
+    workersAvailable = { status: 'False', reason: why.reason, message: truncate(`${counts}: ${why.message}`, MAX_MESSAGE) };
   } else {
     const detail = depAvailable?.status === 'False' && depAvailable.message ? `: ${depAvailable.message}` : '';
     workersAvailable = { status: 'False', reason: Reason.ReplicasUnavailable, message: truncate(`${counts}${detail}`, MAX_MESSAGE) };
@@ -213,9 +263,13 @@ function verdicts(o: Observed): Record<string, Verdict> {
       ? { status: 'True', reason: Reason.SecretNotFound, message: secretsResolved.message }
       : applyError
         ? { status: 'True', reason: Reason.ApplyFailed, message: applyError }
-        : worker
+        : o.groupConflict
+          ? { status: 'True', reason: Reason.GroupConflict, message: truncate(`kafka.groupId: ${groupConflictMessage(o.groupConflict.groupId, o.groupConflict.others)}`, MAX_MESSAGE) }
+          : worker
           ? { status: 'True', ...worker }
-          : deadline
+          : cannotCreate
+            ? { status: 'True', reason: cannotCreate.reason, message: workersAvailable.message }
+            : deadline
             ? { status: 'True', reason: Reason.ProgressDeadlineExceeded, message: deadline.message || 'The Deployment rollout exceeded its progress deadline' }
             : undefined;
   const stalled: Verdict = blocker ?? { status: 'False', reason: Reason.NotStalled, message: 'Nothing blocks progress' };
@@ -246,7 +300,7 @@ function verdicts(o: Observed): Record<string, Verdict> {
       ? { status: 'False', reason: Reason.Pausing, message: `Pausing; ${plural(current, 'worker pod', 'worker pods')} still stopping` }
       : { status: 'True', reason: Reason.Paused, message: 'Paused: the workers are scaled to zero, configuration and committed offsets are kept' };
   } else if (available < desired) {
-    ready = { status: 'False', reason: blocker?.reason ?? Reason.ReplicasUnavailable, message: blocker?.message ?? workersAvailable.message };
+    ready = { status: 'False', reason: blocker?.reason ?? workersAvailable.reason, message: blocker?.message ?? workersAvailable.message };
   } else {
     ready = { status: 'True', reason: Reason.Available, message: counts };
   }

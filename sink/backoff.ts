@@ -1,12 +1,21 @@
 // Exponential backoff with full jitter (pure; the random source is injected), as
-// Rockset's docs advised for 429s. A server's Retry-After wins when it is longer.
+// Rockset's docs advised for 429s. A server's Retry-After wins when it is longer,
+// up to retry.maxBackoffMs: a server (or a proxy) asking for hours or years would
+// otherwise stall a partition that long while /readyz says ready.
 import type { SinkConfig } from './config/schema.ts';
+
+/**
+ * Node fires a timer at once when its delay does not fit a signed 32-bit integer
+ * (TimeoutOverflowWarning): a longer wait would turn into a retry storm.
+ */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export function backoffMs(attempt: number, policy: SinkConfig['retry'], random: () => number = Math.random, retryAfterMs?: number): number {
   const ceiling = Math.min(policy.maxBackoffMs, policy.initialBackoffMs * policy.multiplier ** Math.max(0, attempt));
   // Full jitter, but never below half the step, so a burst of retries still spreads out and backs off.
   const jittered = ceiling / 2 + random() * (ceiling / 2);
-  return Math.round(Math.max(jittered, retryAfterMs ?? 0));
+  const serverWants = Math.min(retryAfterMs ?? 0, policy.maxBackoffMs);
+  return Math.min(MAX_TIMER_MS, Math.round(Math.max(jittered, serverWants)));
 }
 
 /** Retry-After as milliseconds: delta-seconds or an HTTP date; undefined if absent or unreadable. */

@@ -1,7 +1,17 @@
 // Errors that end the sink. Everything else on the data path is retried.
 
 /** Why the sink stopped, in a word the operator can put into a condition's reason. */
-export type FatalReason = 'BadRecord' | 'AuthFailed' | 'CollectionNotFound' | 'WriteRejected' | 'RetriesExhausted' | 'KafkaFailed' | 'TopicNotFound';
+export type FatalReason =
+  | 'BadRecord'
+  | 'AuthFailed'
+  | 'CollectionNotFound'
+  | 'WriteRejected'
+  | 'RetriesExhausted'
+  | 'KafkaFailed'
+  | 'TopicNotFound'
+  | 'BadResponse'
+  | 'TlsFailed'
+  | 'DeadLetterTopicMissing';
 
 /** The sink cannot go on without a human: a bad record with errors.tolerance=none, a refused API key, a missing collection. */
 export class FatalSinkError extends Error {

@@ -3,6 +3,8 @@
 // deterministic, so a redelivered record maps to the same `_id` and a retried
 // write replaces instead of duplicating.
 import type { SinkConfig } from './config/schema.ts';
+import { NestingTooDeep, isStackOverflow, jsonNestsTooDeep } from './decode/depth.ts';
+import { BINARY_ID } from './decode/key.ts';
 import { DecodeError, decodeJsonText, parseJsonText } from './decode/json.ts';
 import type { Action, SinkRecord } from './record.ts';
 
@@ -22,14 +24,21 @@ export class MappingError extends Error {
 // ignoreBOM keeps a leading U+FEFF: stripping it would merge distinct keys into one _id
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
-/** The record key as a Rockset `_id`: its UTF-8 text, or `base64:<...>` for binary keys. */
+/**
+ * The record key as a Rockset `_id`: its UTF-8 text, or `base64:<...>` for binary
+ * keys. A text key that itself starts with `base64:` takes the binary form too, so
+ * an `_id` starting with `base64:` is always the base64 of the key's bytes and no
+ * text key can name a binary key's document. Other text keys keep their text.
+ */
 export function keyToId(key: Buffer | null): string | undefined {
   if (key === null || key.length === 0) return undefined;
+  let text: string;
   try {
-    return utf8.decode(key);
+    text = utf8.decode(key);
   } catch {
-    return `base64:${key.toString('base64')}`;
+    return BINARY_ID + key.toString('base64');
   }
+  return text.startsWith(BINARY_ID) ? BINARY_ID + key.toString('base64') : text;
 }
 
 export function coordinatesId(r: SinkRecord): string {
@@ -159,6 +168,12 @@ function spliceJson(r: SinkRecord, value: Buffer, collection: string, opts: MapO
   return { kind: 'upsert', offset: r.offset, collection, id, json, bytes };
 }
 
+/** A value or key too deep to handle (checked, or found by running out of stack while walking it), as that error. */
+function asNestingTooDeep(err: unknown, what: string): NestingTooDeep | undefined {
+  if (err instanceof NestingTooDeep) return err;
+  return isStackOverflow(err) ? new NestingTooDeep(what) : undefined;
+}
+
 export function mapRecord(r: SinkRecord, opts: MapOptions): Action {
   const collection = opts.collectionFor(r.topic);
   if (r.value === null) {
@@ -169,6 +184,8 @@ export function mapRecord(r: SinkRecord, opts: MapOptions): Action {
       id = opts.documents.idSource === 'coordinates' ? undefined : idFromKey(r, opts);
     } catch (err) {
       if (err instanceof DecodeError) return { kind: 'bad', offset: r.offset, stage: 'decode', errorClass: err.name, message: `key: ${err.message}` };
+      const deep = asNestingTooDeep(err, 'the key');
+      if (deep) return { kind: 'bad', offset: r.offset, stage: 'map', errorClass: deep.name, message: deep.message };
       throw err;
     }
     if (id === undefined) return { kind: 'skip', offset: r.offset, reason: opts.documents.idSource === 'coordinates' ? 'tombstone-with-coordinate-ids' : 'tombstone-without-key' };
@@ -177,6 +194,8 @@ export function mapRecord(r: SinkRecord, opts: MapOptions): Action {
   }
   try {
     if (!opts.decode) {
+      // JSON text nests as deep as the document written from it (a one-object array: one level less)
+      if (jsonNestsTooDeep(r.value)) throw new NestingTooDeep();
       const spliced = spliceJson(r, r.value, collection, opts);
       if (spliced) return spliced;
     }
@@ -187,11 +206,14 @@ export function mapRecord(r: SinkRecord, opts: MapOptions): Action {
     const eventTime = eventTimeOf(r, doc, opts);
     if (eventTime !== undefined) out._event_time = eventTime;
     const json = JSON.stringify(out);
+    if (opts.decode && jsonNestsTooDeep(json)) throw new NestingTooDeep();
     return { kind: 'upsert', offset: r.offset, collection, id, json, bytes: Buffer.byteLength(json) };
   } catch (err) {
     if (err instanceof DecodeError || err instanceof MappingError) {
       return { kind: 'bad', offset: r.offset, stage: err instanceof DecodeError ? 'decode' : 'map', errorClass: err.name, message: err.message };
     }
+    const deep = asNestingTooDeep(err, 'the value');
+    if (deep) return { kind: 'bad', offset: r.offset, stage: 'map', errorClass: deep.name, message: deep.message };
     throw err;
   }
 }

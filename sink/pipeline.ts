@@ -303,6 +303,7 @@ export class Pipeline {
         continue;
       }
       if (outcome.type === 'fatal') {
+        if (outcome.reason) throw new FatalSinkError(outcome.reason, outcome.message);
         const reason = outcome.status === 401 || outcome.status === 403 ? 'AuthFailed' : outcome.status === 404 ? 'CollectionNotFound' : 'WriteRejected';
         throw new FatalSinkError(reason, `Rockset refused a write to ${config.rockset.workspace}.${req.collection}: ${outcome.message}`);
       }

@@ -9,7 +9,8 @@ export interface SinkRecord {
   value: Buffer | null;
   /** Milliseconds since epoch, as a decimal string (kafkajs's form). */
   timestamp: string;
-  headers: Record<string, Buffer | string | (Buffer | string)[] | undefined>;
+  /** As kafkajs folds them (a repeated key: an array); null where a producer sent a null value. sink/kafka/headers.ts keeps the wire order. */
+  headers: Record<string, Buffer | string | null | (Buffer | string | null)[] | undefined>;
 }
 
 /**

@@ -13,12 +13,14 @@ import { kafkaLogCreator } from './log.ts';
 import { RocksetClient } from './rockset/client.ts';
 import { Pipeline } from './pipeline.ts';
 import { Semaphore } from './semaphore.ts';
-import { deadLetterWriter } from './dlq.ts';
+import { deadLetterWriter, topicExists } from './dlq.ts';
 import { BatchAbandoned, FatalSinkError, membershipLost, topicOrPartitionUnknown } from './errors.ts';
 import { meterDecompression, registerCompressionCodecs } from './kafka/codecs.ts';
+import { registerHeaderCodec } from './kafka/headers.ts';
 import { fetchMemoryAdvice } from './kafka/fetch-memory.ts';
 import { PartitionLag } from './kafka/lag.ts';
 import { CommitQueue } from './kafka/commits.ts';
+import { assignmentGuard } from './kafka/assignment.ts';
 import type { SinkRecord } from './record.ts';
 import type { RegistryDecoder, KeyFormat } from './decode/registry.ts';
 import { canonicalKey } from './decode/key.ts';
@@ -59,6 +61,7 @@ function collectionRouter(config: SinkConfig): (topic: string) => string {
 export async function startSink(loaded: LoadedConfig, log: Logger): Promise<RunningSink> {
   const { config, secrets } = loaded;
   registerCompressionCodecs();
+  registerHeaderCodec();
   const metrics = createMetrics();
   const stopping = new AbortController();
   let joined = false;
@@ -71,6 +74,7 @@ export async function startSink(loaded: LoadedConfig, log: Logger): Promise<Runn
     workspace: config.rockset.workspace,
     requestTimeoutMs: config.rockset.requestTimeoutMs,
     connections: config.rockset.maxInFlightRequests,
+    apiKeySource: loaded.apiKeySource,
   });
 
   let producer: Producer | undefined;
@@ -88,15 +92,17 @@ export async function startSink(loaded: LoadedConfig, log: Logger): Promise<Runn
     mapOptions,
     prepare,
     write: (req, signal) => client.write(req, signal),
-    deadLetter: producer && dlqTopic ? deadLetterWriter(producer, dlqTopic, config.kafka.groupId) : undefined,
+    deadLetter: producer && dlqTopic ? deadLetterWriter(producer, dlqTopic, config.kafka.groupId, () => topicExists(kafka, dlqTopic)) : undefined,
     metrics,
     log,
     permits: new Semaphore(config.rockset.maxInFlightRequests),
     stopping: stopping.signal,
   });
 
+  const assignment = assignmentGuard(config.kafka.groupId, log);
   const consumerOptions = {
     groupId: config.kafka.groupId,
+    partitionAssigners: [assignment.assigner],
     sessionTimeout: config.kafka.sessionTimeoutMs,
     heartbeatInterval: config.kafka.heartbeatIntervalMs,
     maxBytesPerPartition: config.kafka.fetchMaxBytesPerPartition,
@@ -115,6 +121,7 @@ export async function startSink(loaded: LoadedConfig, log: Logger): Promise<Runn
   const lagRefresh = refreshLag(kafka, config.kafka.groupId, lag, log);
   const newConsumer = (): Consumer => {
     const c = kafka.consumer(consumerOptions);
+    assignment.attach(c);
     c.on(c.events.GROUP_JOIN, (e) => {
       joined = true;
       lastHeartbeatAt = performance.now();
@@ -163,7 +170,7 @@ export async function startSink(loaded: LoadedConfig, log: Logger): Promise<Runn
 
   const http = await startHttp(config.http.host, config.http.port, metrics.registry, {
     healthy: () => fatal === undefined,
-    ready: () => joined && fatal === undefined && !stopping.signal.aborted,
+    ready: () => joined && assignment.problem === undefined && fatal === undefined && !stopping.signal.aborted,
   });
 
   let resolveStopped!: (code: number) => void;

@@ -70,6 +70,24 @@ function ordered(o: JSONSchemaProps): JSONSchemaProps {
   return out;
 }
 
+const scalar = (v: unknown): v is string | number | boolean => ['string', 'number', 'boolean'].includes(typeof v);
+
+/**
+ * A field's description with its range and default appended ("Between 1 and 20000.
+ * Default: 5000."): `kubectl explain` prints descriptions, not the schema's default,
+ * minimum or maximum.
+ */
+export function withFacts(description: string, node: JSONSchemaProps): string {
+  const facts: string[] = [];
+  const { minimum: min, maximum: max } = node;
+  if (typeof min === 'number' && typeof max === 'number') facts.push(`Between ${min} and ${max}.`);
+  else if (typeof min === 'number') facts.push(`At least ${min}.`);
+  else if (typeof max === 'number') facts.push(`At most ${max}.`);
+  if (scalar(node.default)) facts.push(`Default: ${node.default}.`);
+  if (!facts.length) return description;
+  return `${description.replace(/\.?$/, '.')} ${facts.join(' ')}`;
+}
+
 function translate(node: JSONSchemaProps, path: string, ctx: Ctx): JSONSchemaProps {
   for (const k of Object.keys(node)) {
     if (!COPIED.has(k) && !HANDLED.has(k)) throw new SchemaTranslationError(`${path}: keyword ${k} has no structural translation`);
@@ -79,6 +97,7 @@ function translate(node: JSONSchemaProps, path: string, ctx: Ctx): JSONSchemaPro
   if (ctx.specPath !== undefined) {
     const doc = FIELD_DOCS[ctx.specPath];
     if (doc !== undefined) out.description = doc;
+    if (typeof out.description === 'string') out.description = withFacts(out.description, node);
   }
 
   if (node.anyOf !== undefined) {

@@ -57,7 +57,7 @@ export const RESTARTED_AT_ANNOTATION = `${GROUP}/restartedAt`;
 
 export interface CrossFieldRule {
   /** Where the rule sits: 'spec' or a top-level spec section. */
-  at: 'spec' | 'kafka' | 'errors' | 'documents' | 'retry' | 'schemaRegistry';
+  at: 'spec' | 'kafka' | 'rockset' | 'errors' | 'documents' | 'retry' | 'schemaRegistry' | 'resources';
   /** CEL, evaluated with self = the object at `at`. */
   rule: string;
   /** Names the field and the fix. */
@@ -91,6 +91,13 @@ export const CROSS_FIELD_RULES = {
     message: 'documents.eventTimeField: is required when documents.eventTime is "field". Name the document field holding the event time',
     jsonSchema: { if: { required: ['eventTime'], properties: { eventTime: { const: 'field' } } }, then: { required: ['eventTimeField'] } },
   },
+  documentIdTombstones: {
+    at: 'documents',
+    // tombstones defaults to "delete": a sink naming idSource "document" must say "ignore"
+    rule: "!has(self.idSource) || self.idSource != 'document' || (has(self.tombstones) && self.tombstones == 'ignore')",
+    message: 'documents.tombstones: "delete" does not work with documents.idSource "document": a tombstone carries only the key, not the _id its document chose, so the delete would miss. Set documents.tombstones to "ignore", or documents.idSource to "key"',
+    jsonSchema: { if: { required: ['idSource'], properties: { idSource: { const: 'document' } } }, then: { required: ['tombstones'], properties: { tombstones: { const: 'ignore' } } } },
+  },
   backoffOrder: {
     at: 'retry',
     rule: '!has(self.maxBackoffMs) || !has(self.initialBackoffMs) || self.maxBackoffMs >= self.initialBackoffMs',
@@ -116,6 +123,21 @@ export const CROSS_FIELD_RULES = {
       },
       then: { required: ['schemaRegistry'] },
     },
+  },
+  requestsWithinLimits: {
+    at: 'resources',
+    // quantity() parses Kubernetes quantities (a CEL library since Kubernetes 1.28, the chart's oldest); string() as values are int-or-string.
+    rule: "!has(self.requests) || !has(self.limits) || ['cpu', 'memory', 'ephemeral-storage'].all(r, !(r in self.requests) || !(r in self.limits) || !isQuantity(string(self.requests[r])) || !isQuantity(string(self.limits[r])) || quantity(string(self.requests[r])).compareTo(quantity(string(self.limits[r]))) <= 0)",
+    message: 'resources.requests / resources.limits: a request is above its limit (requests.memory must be at most limits.memory, requests.cpu at most limits.cpu). Lower the request or raise the limit',
+    // A keyword of operator/api/validate.ts's ajv (compares the quantities the same way).
+    jsonSchema: { requestsWithinLimits: true },
+  },
+  httpsApiServer: {
+    at: 'rockset',
+    // Other schemes are refused by apiServer's own pattern.
+    rule: "!self.apiServer.startsWith('http://') || (has(self.allowInsecureHttp) && self.allowInsecureHttp)",
+    message: 'rockset.apiServer: must be an https:// URL: over http the API key travels in clear text. Use https, or set rockset.allowInsecureHttp: true for a local emulator',
+    jsonSchema: { anyOf: [{ properties: { apiServer: { not: { pattern: '^http://' } } } }, { required: ['allowInsecureHttp'], properties: { allowInsecureHttp: { const: true } } }] },
   },
   registryPassword: {
     at: 'schemaRegistry',
@@ -148,20 +170,23 @@ const StringMap = (description: string) => Type.Record(Type.String(), Type.Strin
 const QUANTITY = '^(\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))))?$';
 const Quantity = Type.Union([Type.Integer(), Type.String()], { pattern: QUANTITY, 'x-kubernetes-int-or-string': true, description: 'A Kubernetes quantity, e.g. 500m, 256Mi' });
 
+/** What a worker gets for each field spec.resources leaves out: fits a sink draining at full speed (~200 MB RSS measured). */
+export const DEFAULT_RESOURCES = { requests: { cpu: '100m', memory: '256Mi' }, limits: { memory: '512Mi' } };
+
 export const ResourcesSchema = Type.Object(
   {
-    limits: Type.Optional(Type.Record(Type.String(), Quantity, { description: 'Most compute resources a sink worker may use (cpu, memory)' })),
-    requests: Type.Optional(Type.Record(Type.String(), Quantity, { description: 'Compute resources a sink worker is scheduled with (cpu, memory)' })),
+    limits: Type.Optional(Type.Record(Type.String(), Quantity, { description: 'Most compute resources a sink worker may use (cpu, memory). Default: memory 512Mi (or the memory request, when that is higher)' })),
+    requests: Type.Optional(
+      Type.Record(Type.String(), Quantity, { description: 'Compute resources a sink worker is scheduled with (cpu, memory); each at most its limit. Default: cpu 100m, memory 256Mi (or the limit, when that is lower)' }),
+    ),
   },
   {
     additionalProperties: false,
     description:
-      "Compute resources of the sink container. The memory limit also sizes the worker's Node heap (40% of it, at least 96 MiB); without a memory limit the heap is not capped",
+      "Compute resources of the sink container; each field left out gets its default when the Deployment is rendered (nothing is written into the RocksetSink). The memory limit also sizes the worker's Node heap (40% of it, at least 96 MiB)",
   },
 );
-
-/** What a worker gets when spec.resources is left out: fits a sink draining at full speed (~200 MB RSS measured). */
-export const DEFAULT_RESOURCES = { requests: { cpu: '100m', memory: '256Mi' }, limits: { memory: '512Mi' } };
+export type Resources = Static<typeof ResourcesSchema>;
 
 export const TolerationSchema = Type.Object(
   {
@@ -212,14 +237,32 @@ const KafkaTlsSchema = Type.Object(
   { additionalProperties: false, description: 'TLS trust for the brokers; needs kafka.ssl: true' },
 );
 
-const KafkaSpecSchema = Type.Composite(
-  [Type.Omit(KafkaSchema, ['sasl']), Type.Object({ sasl: Type.Optional(SaslSpecSchema), tls: Type.Optional(KafkaTlsSchema) })],
+/** The consumer group of a RocksetSink without kafka.groupId: its own, never shared by accident. */
+export const defaultGroupId = (namespace: string, name: string): string => `rockset-sink.${namespace}.${name}`;
+
+// Field order as in the sink's KafkaSchema (messages list the fields in it).
+const { sasl: _sinkSasl, ...kafkaFields } = KafkaSchema.properties;
+const KafkaSpecSchema = Type.Object(
+  {
+    ...kafkaFields,
+    // Optional, without a schema default: the default is rendered, never stored, so a
+    // sink that names its group keeps it and one that does not gets its own.
+    groupId: Type.Optional(Type.String({ minLength: 1, description: 'Consumer group; offsets are committed under it. Default: rockset-sink.<namespace>.<name>. Two sinks must not share one' })),
+    sasl: Type.Optional(SaslSpecSchema),
+    tls: Type.Optional(KafkaTlsSchema),
+  },
   { additionalProperties: false, description: 'The Kafka cluster, consumer group and topics to read', ...rulesAt('kafka') },
 );
 
 const RocksetSpecSchema = Type.Composite(
-  [Type.Omit(RocksetSchema, ['apiKeyFile']), Type.Object({ apiKeySecretRef: Type.Composite([SecretKeyRefSchema], { additionalProperties: false, description: 'Secret key holding the Rockset API key' }) })],
-  { additionalProperties: false, description: 'The Rockset API server, workspace and collections to write' },
+  [
+    Type.Omit(RocksetSchema, ['apiKeyFile']),
+    Type.Object({
+      apiKeySecretRef: Type.Composite([SecretKeyRefSchema], { additionalProperties: false, description: 'Secret key holding the Rockset API key' }),
+      allowInsecureHttp: Type.Optional(Type.Boolean({ description: 'Allow an http:// apiServer (the API key is then sent in clear text): for a local emulator only' })),
+    }),
+  ],
+  { additionalProperties: false, description: 'The Rockset API server, workspace and collections to write', ...rulesAt('rockset') },
 );
 
 const SchemaRegistrySpecSchema = Type.Composite(
@@ -248,7 +291,7 @@ export const RocksetSinkSpecSchema = Type.Object(
     replicas: Type.Integer({ minimum: 0, default: 1, description: 'Sink workers; they share the consumer group, so more than the topics\' partitions sit idle' }),
     paused: Type.Boolean({ default: false, description: 'Scale the workers to zero while keeping the configuration and committed offsets' }),
     image: Type.Optional(Type.String({ minLength: 1, description: 'Sink image; defaults to the operator\'s own sink image' })),
-    resources: Type.Optional(Type.Composite([ResourcesSchema], { additionalProperties: false, default: DEFAULT_RESOURCES, description: ResourcesSchema.description })),
+    resources: Type.Optional(Type.Composite([ResourcesSchema], { additionalProperties: false, description: ResourcesSchema.description, ...rulesAt('resources') })),
     podTemplate: Type.Optional(PodTemplateSchema),
   },
   { additionalProperties: false, description: 'Desired state of a RocksetSink', ...rulesAt('spec') },
@@ -267,7 +310,6 @@ export const FIELD_DOCS: Record<string, string> = {
   'kafka.sessionTimeoutMs': 'Consumer group session timeout',
   'kafka.heartbeatIntervalMs': 'Consumer group heartbeat interval; at most a third of sessionTimeoutMs',
   'kafka.sasl.username': 'SASL user name',
-  'rockset.workspace': 'Rockset workspace of the collections',
   'rockset.requestTimeoutMs': 'Timeout of one write request',
   'batch.maxDocuments': 'Most documents in one write request',
   'retry.initialBackoffMs': 'First backoff after a transient failure',

@@ -5,6 +5,7 @@ import { Ajv, type ErrorObject } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import { describeSpecErrors } from './describe.ts';
 import { RocksetSinkSpecSchema, type RocksetSinkSpec } from './rocksetsink.ts';
+import { quantityValue } from '../render/memory.ts';
 
 type AddFormats = (ajv: Ajv) => Ajv;
 const addFormats: AddFormats = (addFormatsModule as unknown as { default: AddFormats }).default ?? (addFormatsModule as unknown as AddFormats);
@@ -13,6 +14,18 @@ const addFormats: AddFormats = (addFormatsModule as unknown as { default: AddFor
 // verbose gives describeSpecErrors the failing values, for messages that name the fix.
 const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false, $data: true, verbose: true });
 addFormats(ajv);
+// The ajv form of CROSS_FIELD_RULES.requestsWithinLimits (the API server uses CEL's quantity()).
+ajv.addKeyword({
+  keyword: 'requestsWithinLimits',
+  type: 'object',
+  validate: (_: unknown, resources: { requests?: Record<string, string | number>; limits?: Record<string, string | number> }) =>
+    Object.entries(resources.requests ?? {}).every(([name, request]) => {
+      const limit = resources.limits?.[name];
+      const r = quantityValue(request);
+      const l = limit === undefined ? undefined : quantityValue(limit);
+      return r === undefined || l === undefined || r <= l;
+    }),
+});
 const check = ajv.compile(RocksetSinkSpecSchema);
 
 export type SpecResult = { ok: true; spec: RocksetSinkSpec } | { ok: false; problems: string[] };

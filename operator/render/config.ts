@@ -3,7 +3,7 @@
 // and the operator-controlled http listener. The sink validates it at start
 // (sink/config/validate.ts); the operator runs the same validateConfig on it first.
 import type { SinkConfigInput } from '../../sink/config/schema.ts';
-import type { RocksetSink, RocksetSinkSpec, SecretKeyRef } from '../api/rocksetsink.ts';
+import { defaultGroupId, type RocksetSink, type RocksetSinkSpec, type SecretKeyRef } from '../api/rocksetsink.ts';
 
 export const CONFIG_DIR = '/etc/rockset-sink';
 export const CONFIG_FILE = 'config.json';
@@ -46,15 +46,21 @@ const fileOf = (mounts: SecretMount[], purpose: SecretPurpose): string => {
   return m.file;
 };
 
+/** kafka.groupId, or the sink's own default group. */
+export function effectiveGroupId(sink: Pick<RocksetSink, 'metadata' | 'spec'>): string {
+  return sink.spec.kafka.groupId ?? defaultGroupId(sink.metadata.namespace, sink.metadata.name);
+}
+
 /** The sink configuration (the shape of sink/config/schema.ts) for a RocksetSink. */
 export function renderConfig(sink: RocksetSink): SinkConfigInput {
   const { spec } = sink;
   const mounts = secretMounts(spec);
   // kafka.tls is not sink configuration: the CA reaches the sink through NODE_EXTRA_CA_CERTS.
   const { sasl, tls: _tls, ...kafka } = spec.kafka;
-  const { apiKeySecretRef: _apiKey, ...rockset } = spec.rockset;
+  // allowInsecureHttp is the operator's admission of an http apiServer, not sink configuration.
+  const { apiKeySecretRef: _apiKey, allowInsecureHttp: _http, ...rockset } = spec.rockset;
   const config: SinkConfigInput = {
-    kafka: sasl ? { ...kafka, sasl: { mechanism: sasl.mechanism, username: sasl.username, passwordFile: fileOf(mounts, 'kafka-sasl') } } : kafka,
+    kafka: { ...kafka, groupId: effectiveGroupId(sink), ...(sasl ? { sasl: { mechanism: sasl.mechanism, username: sasl.username, passwordFile: fileOf(mounts, 'kafka-sasl') } } : {}) },
     rockset: { ...rockset, apiKeyFile: fileOf(mounts, 'api-key') },
     http: { port: HTTP_PORT, host: '0.0.0.0' },
     shutdownTimeoutMs: spec.shutdownTimeoutMs,

@@ -5,6 +5,7 @@ import type { SinkConfigInput } from '../../sink/config/schema.ts';
 import { RESTARTED_AT_ANNOTATION, type RocksetSink } from '../api/rocksetsink.ts';
 import { canonicalJson, dataChecksum } from './checksum.ts';
 import { nodeMemory, quantityValue } from './memory.ts';
+import { effectiveResources } from './resources.ts';
 import { CONFIG_DIR, CONFIG_FILE, HTTP_PORT, renderConfig, secretMounts } from './config.ts';
 import {
   CONFIG_CHECKSUM_ANNOTATION,
@@ -80,9 +81,13 @@ export function renderDeployment(sink: RocksetSink, inputs: DeploymentInputs): D
   const restartedAt = sink.metadata.annotations?.[RESTARTED_AT_ANNOTATION];
   if (restartedAt !== undefined) annotations[RESTARTED_AT_ANNOTATION] = restartedAt;
 
-  const memoryLimit = spec.resources?.limits?.['memory'];
+  const resources = effectiveResources(spec.resources);
+  const memoryLimit = resources.limits['memory'];
   const memory = nodeMemory(memoryLimit === undefined ? undefined : quantityValue(memoryLimit));
   const env: { name: string; value: string }[] = [...memory.env];
+  // The sink names it when Rockset refuses the key (a Kubernetes user has no ROCKSET_API_KEY to check).
+  const apiKey = mounts.find((m) => m.purpose === 'api-key')!;
+  env.push({ name: 'ROCKSET_API_KEY_SOURCE', value: `spec.${apiKey.field} (Secret ${apiKey.ref.name}, key ${apiKey.ref.key})` });
   const ca = mounts.find((m) => m.purpose === 'kafka-ca');
   if (ca) env.push({ name: 'NODE_EXTRA_CA_CERTS', value: ca.file });
 
@@ -95,7 +100,7 @@ export function renderDeployment(sink: RocksetSink, inputs: DeploymentInputs): D
     ports: [{ name: 'metrics', containerPort: HTTP_PORT, protocol: 'TCP' }],
     livenessProbe: { httpGet: { path: '/healthz', port: 'metrics' }, initialDelaySeconds: 10, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 6 },
     readinessProbe: { httpGet: { path: '/readyz', port: 'metrics' }, periodSeconds: 5, timeoutSeconds: 3, failureThreshold: 3 },
-    ...(spec.resources ? { resources: structuredClone(spec.resources) } : {}),
+    resources,
     securityContext: {
       runAsNonRoot: true,
       readOnlyRootFilesystem: true,

@@ -16,6 +16,8 @@ export interface LoadedConfig {
   config: SinkConfig;
   secrets: Secrets;
   source: string;
+  /** Where the API key came from, as messages name it: env ROCKSET_API_KEY_SOURCE (the operator names the Secret reference), else undefined. */
+  apiKeySource?: string;
 }
 
 function readSecret(file: string | undefined, envName: string, env: NodeJS.ProcessEnv, field: string): string | undefined {
@@ -76,5 +78,6 @@ export function loadConfig(argv: string[] = process.argv.slice(2), env: NodeJS.P
     if (!password) throw new ConfigError(['schemaRegistry.username: no password. Set env SCHEMA_REGISTRY_PASSWORD, or schemaRegistry.passwordFile to a file holding it']);
     secrets.registryPassword = password;
   }
-  return { config, secrets, source };
+  const apiKeySource = env.ROCKSET_API_KEY_SOURCE?.trim();
+  return { config, secrets, source, ...(apiKeySource ? { apiKeySource } : {}) };
 }

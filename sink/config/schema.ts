@@ -8,6 +8,17 @@ export const ROCKSET_MAX_BYTES = 10 * 1024 * 1024;
 
 const Name = (description: string) => Type.String({ minLength: 1, maxLength: 249, description });
 
+// Rockset's naming rule for workspaces and collections (as Rockset's own Terraform
+// provider checks it): letters, digits, '-' and '_', starting with a letter or digit.
+// A name outside it is refused by Rockset (or, with '/', reaches another URL), so it is
+// refused here, where the CRD, the operator, `validate` and the sink all read it.
+export const ROCKSET_NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_-]*$';
+// Nested workspaces are written a.b.c.
+export const ROCKSET_WORKSPACE_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_-]*(\\.[A-Za-z0-9][A-Za-z0-9_-]*)*$';
+const ROCKSET_NAME_RULE = "a Rockset name: letters, digits, '-' and '_', starting with a letter or digit";
+export const collectionName = (description: string) =>
+  Type.String({ minLength: 1, pattern: ROCKSET_NAME_PATTERN, description: `${description}; ${ROCKSET_NAME_RULE}` });
+
 export const SaslSchema = Type.Object(
   {
     mechanism: Type.Union([Type.Literal('plain'), Type.Literal('scram-sha-256'), Type.Literal('scram-sha-512')], { description: 'SASL mechanism' }),
@@ -40,9 +51,9 @@ export const RocksetSchema = Type.Object(
   {
     apiServer: Type.String({ format: 'uri', pattern: '^https?://', description: 'Rockset API server, e.g. https://api.usw2a1.rockset.com' }),
     apiKeyFile: Type.Optional(Type.String({ minLength: 1, description: 'File holding the API key (a mounted Secret); else env ROCKSET_API_KEY' })),
-    workspace: Type.String({ minLength: 1, default: 'commons' }),
-    collection: Type.Optional(Type.String({ minLength: 1, description: 'Collection for topics without an entry in topicCollections' })),
-    topicCollections: Type.Record(Type.String({ minLength: 1 }), Type.String({ minLength: 1 }), { default: {}, description: 'topic -> collection' }),
+    workspace: Type.String({ minLength: 1, pattern: ROCKSET_WORKSPACE_PATTERN, default: 'commons', description: `Rockset workspace of the collections; ${ROCKSET_NAME_RULE} (a.b for a nested workspace)` }),
+    collection: Type.Optional(collectionName('Collection for topics without an entry in topicCollections')),
+    topicCollections: Type.Record(Type.String({ minLength: 1 }), collectionName('A collection'), { default: {}, description: 'topic -> collection' }),
     requestTimeoutMs: Type.Integer({ minimum: 100, maximum: 600_000, default: 30_000 }),
     maxInFlightRequests: Type.Integer({ minimum: 1, maximum: 64, default: 4, description: 'Write requests in flight over all partitions (one per partition at a time, to keep order)' }),
   },

@@ -65,10 +65,15 @@ function describe(errors: ErrorObject[]): string[] {
       case 'exclusiveMaximum':
         out.push(`${field}: is ${JSON.stringify(e.data)}; it ${e.message}. Choose a value in range`);
         break;
-      case 'format':
-      case 'pattern': {
+      case 'format': {
         const description = (e.parentSchema as { description?: string }).description;
         out.push(`${field}: ${JSON.stringify(e.data)} is not a valid ${description ?? (e.params as { format?: string }).format ?? 'value'}`);
+        break;
+      }
+      case 'pattern': {
+        // The description states the rule in words (a Rockset name: letters, digits, ...).
+        const description = (e.parentSchema as { description?: string }).description;
+        out.push(`${field}: ${JSON.stringify(e.data)} is not valid${description ? ` (${description})` : ''}: it must match ${(e.params as { pattern: string }).pattern}`);
         break;
       }
       default:
@@ -110,6 +115,10 @@ function crossFieldProblems(c: SinkConfig): string[] {
     const dlq = errors.deadLetterTopic;
     const consumed = kafka.topics?.includes(dlq) || (kafka.topicPattern !== undefined && safeTest(kafka.topicPattern, dlq));
     if (consumed) p.push(`errors.deadLetterTopic: ${dlq} is also consumed by the sink, which would loop bad records. Choose another topic`);
+  }
+  if (documents.idSource === 'document' && documents.tombstones === 'delete') {
+    // an upsert takes the _id from its document, a tombstone has only the key: the delete would name another document
+    p.push('documents.tombstones: "delete" does not work with documents.idSource "document": a tombstone carries only the key, not the _id its document chose, so the delete would miss. Either set documents.tombstones to "ignore", or set documents.idSource to "key" so that the key names the document and tombstones delete it');
   }
   if (documents.eventTime === 'field' && !documents.eventTimeField) {
     p.push('documents.eventTimeField: is required when documents.eventTime is "field". Name the document field holding the event time');

@@ -12,7 +12,7 @@
 // | boolean | true / false (a byte other than 0 or 1 is a decode error) |
 // | int | number |
 // | long | number when a safe integer (abs <= 2^53-1), else its exact digits (JSON.rawJSON, e.g. 9223372036854775807) |
-// | float, double | number; a float is widened exactly (0.1f -> 0.10000000149011612); NaN, Infinity, -Infinity -> null (JSON cannot hold them) |
+// | float, double | number; a float is the shortest decimal that reads back as the same float32 (0.1f -> 0.1), as Java's Float.toString writes it and as Protobuf floats are (sink/decode/numbers.ts); -0.0 stays -0.0; NaN, Infinity, -Infinity -> null (JSON cannot hold them) |
 // | string | string (invalid UTF-8 becomes U+FFFD, as in avsc and Java) |
 // | bytes, fixed | base64 string |
 // | enum | the symbol (string) |
@@ -51,9 +51,13 @@
 // count larger than the bytes left could hold (so garbage cannot make the
 // decoder spin or allocate), more than 1,000,000 items in an array or map
 // whose items take no bytes (null, empty records), a time of day out of
-// range, nesting too deep for the stack.
+// range. A value nesting so deep that the readers run out of stack throws
+// NestingTooDeep (a bad record at the map stage, like any value nesting deeper
+// than MAX_NESTING_DEPTH).
 import avro from 'avsc';
 import type { Type as AvroType, types as avroTypes } from 'avsc';
+import { NestingTooDeep, isStackOverflow } from './depth.ts';
+import { float32, float64 } from './numbers.ts';
 
 export class AvroDecodeError extends Error {
   override name = 'AvroDecodeError';
@@ -205,14 +209,14 @@ const readFloat: Reader = () => {
   need(4);
   const x = B.readFloatLE(P);
   P += 4;
-  return Number.isFinite(x) ? x : null; // NaN and ±Infinity -> null
+  return float32(x);
 };
 
 const readDouble: Reader = () => {
   need(8);
   const x = B.readDoubleLE(P);
   P += 8;
-  return Number.isFinite(x) ? x : null;
+  return float64(x);
 };
 
 // Short strings are everywhere in records (codes, enums-as-strings, keys): up to
@@ -688,6 +692,16 @@ function compileType(root: AvroType): Reader {
 }
 
 /**
+ * Defaults fill fields a writer did not write, when a reader's schema resolves
+ * against it; reading with the writer schema itself never uses them. avsc checks
+ * them anyway and refuses what JSON.parse cannot hold exactly (a long default
+ * beyond 2^53, valid for Java Avro and the registries), so they are left out.
+ */
+function withoutDefaults(key: string, value: unknown): unknown {
+  return key === 'default' ? undefined : value;
+}
+
+/**
  * Compiles a writer schema once (the caller caches it per schema id); the
  * returned function decodes one payload to a JSON-ready value (see the table
  * above). Throws AvroSchemaError for a schema that is not valid Avro, and the
@@ -696,7 +710,7 @@ function compileType(root: AvroType): Reader {
 export function compileAvroDecoder(schemaText: string): (payload: Buffer) => unknown {
   let schema: unknown;
   try {
-    schema = JSON.parse(schemaText);
+    schema = JSON.parse(schemaText, withoutDefaults);
   } catch (err) {
     throw new AvroSchemaError(`invalid Avro schema: not JSON (${(err as Error).message})`);
   }
@@ -717,7 +731,8 @@ export function compileAvroDecoder(schemaText: string): (payload: Buffer) => unk
       return value;
     } catch (err) {
       if (err instanceof AvroDecodeError) throw err;
-      // Stack overflow from absurd nesting of a recursive schema, or similar.
+      // a recursive schema nesting so deep that the readers ran out of stack
+      if (isStackOverflow(err)) throw new NestingTooDeep();
       throw new AvroDecodeError(`payload does not decode: ${(err as Error).message}`);
     } finally {
       B = EMPTY;

@@ -8,6 +8,7 @@
 // a value that does not match it is still a valid document (the producer's
 // serializer validates, if configured to), so only bytes that are not UTF-8 JSON
 // are bad records. The schema text is checked to be JSON when compiled.
+import { NestingTooDeep } from './depth.ts';
 import { decodeJsonValue } from './json.ts';
 
 /** A payload that is not UTF-8 JSON. */
@@ -30,6 +31,7 @@ export function compileJsonSchemaDecoder(schemaText: string): (payload: Buffer) 
     try {
       return decodeJsonValue(payload);
     } catch (err) {
+      if (err instanceof NestingTooDeep) throw err;
       throw new JsonSchemaDecodeError((err as Error).message.replace(/^the value/, 'the JSON Schema payload'));
     }
   };

@@ -1,15 +1,29 @@
 // A decoded key as a document id. Kept apart from the registry decoders so a sink
 // with JSON keys and values never loads avsc, protobufjs or the registry client.
 
+import { NestingTooDeep, isStackOverflow, jsonNestsTooDeep } from './depth.ts';
+
+/** The prefix of an `_id` made of a key's bytes in base64 (a binary key, or a text key starting with this prefix). */
+export const BINARY_ID = 'base64:';
+
 /**
  * A decoded key as a Rockset `_id`: stable across producers, so the same key
- * always names the same document. Strings stay as they are; numbers keep their
- * digits; objects become canonical JSON (keys sorted).
+ * always names the same document. Strings stay as they are (one starting with
+ * `base64:` is written in that form, as keyToId writes a text key); numbers keep
+ * their digits; objects become canonical JSON (keys sorted).
  */
 export function canonicalKey(value: unknown): string | undefined {
   if (value === null || value === undefined) return undefined;
-  if (typeof value === 'string') return value;
-  return canonicalJson(value);
+  if (typeof value === 'string') return value.startsWith(BINARY_ID) ? BINARY_ID + Buffer.from(value).toString('base64') : value;
+  let json: string;
+  try {
+    json = canonicalJson(value);
+  } catch (err) {
+    if (isStackOverflow(err)) throw new NestingTooDeep('the key');
+    throw err;
+  }
+  if (jsonNestsTooDeep(json)) throw new NestingTooDeep('the key');
+  return json;
 }
 
 function canonicalJson(value: unknown): string {

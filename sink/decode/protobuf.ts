@@ -28,9 +28,10 @@
 // | Protobuf                                      | Rockset document (JSON)                                               |
 // |-----------------------------------------------|-----------------------------------------------------------------------|
 // | int32, uint32, sint32, fixed32, sfixed32      | number                                                                |
-// | double                                        | number; NaN, Infinity, -Infinity -> null                              |
+// | double                                        | number; -0.0 stays -0.0; NaN, Infinity, -Infinity -> null             |
 // | float                                         | number, the shortest decimal that reads back as the same float32      |
-// |                                               | (0.1f -> 0.1, not 0.10000000149011612); NaN, +-Infinity -> null       |
+// |                                               | (0.1f -> 0.1, not 0.10000000149011612); -0.0 stays -0.0; NaN,         |
+// |                                               | +-Infinity -> null (one rule with Avro: sink/decode/numbers.ts)       |
 // | int64, uint64, sint64, fixed64, sfixed64      | number, exact at any magnitude: a JS number while a safe integer      |
 // |                                               | (|v| < 2^53), beyond that the exact digits (JSON.rawJSON), still a    |
 // |                                               | JSON number, so a field keeps one JSON type whatever its value        |
@@ -83,6 +84,8 @@
 // converters chosen from the field's type), so a record costs one decode and
 // one walk over its fields, without reflection.
 import protobuf from 'protobufjs';
+import { NestingTooDeep, isStackOverflow } from './depth.ts';
+import { float32, float64 } from './numbers.ts';
 import type { Enum as PbEnum, Field as PbField, MapField as PbMapField, Namespace as PbNamespace, Type as PbType } from 'protobufjs';
 
 /** Bytes that do not decode: corrupt or truncated protobuf, message indexes naming no message type. */
@@ -137,24 +140,6 @@ function toBigInt(v: LongLike | number): bigint {
   return typeof v === 'number' ? BigInt(v) : bitsToBigInt(v.low, v.high, v.unsigned);
 }
 
-function double(v: number): number | null {
-  return Number.isFinite(v) ? v : null;
-}
-
-/** The shortest decimal that reads back as the same float32. */
-function float(v: number): number | null {
-  if (!Number.isFinite(v)) return null;
-  // fast path: integers up to 2^24, and sixteenths below 4096 (1.25, 0.5, 99.0625): exact in a few
-  // digits, and a float32's half-ulp there is below any shorter decimal's distance
-  if (Math.abs(v) < 4096 ? Number.isInteger(v * 16) : Number.isInteger(v) && Math.abs(v) <= 16777216) return v;
-  // 6 digits reach any shorter decimal of a normal float32; subnormals have fewer digits of precision
-  for (let p = Math.abs(v) < 1.1754943508222875e-38 ? 1 : 6; p < 9; p++) {
-    const d = Number(v.toPrecision(p));
-    if (Math.fround(d) === v) return d;
-  }
-  return Number(v.toPrecision(9));
-}
-
 function base64(v: Uint8Array | readonly number[]): string {
   return Buffer.isBuffer(v) ? v.toString('base64') : Buffer.from(v as Uint8Array).toString('base64');
 }
@@ -162,9 +147,9 @@ function base64(v: Uint8Array | readonly number[]): string {
 function scalarConverter(type: string): Convert | null {
   switch (type) {
     case 'double':
-      return double;
+      return float64;
     case 'float':
-      return float;
+      return float32;
     case 'int64':
     case 'uint64':
     case 'sint64':
@@ -352,7 +337,7 @@ class Compiled {
         const structType = type.root.lookupType('.google.protobuf.Struct');
         const listType = type.root.lookupType('.google.protobuf.ListValue');
         return (m) => {
-          if (Object.hasOwn(m, num)) return double(m[num] as number);
+          if (Object.hasOwn(m, num)) return float64(m[num] as number);
           if (Object.hasOwn(m, str)) return m[str];
           if (Object.hasOwn(m, bool)) return m[bool];
           if (Object.hasOwn(m, struct)) return this.converter(structType)(m[struct] as Msg);
@@ -509,6 +494,7 @@ export function compileProtobufDecoder(schemaText: string): (payloadWithIndexes:
     try {
       msg = node.type.decode(new CheckedReader(offset === 0 ? payload : payload.subarray(offset))) as unknown as Msg;
     } catch (err) {
+      if (isStackOverflow(err)) throw new NestingTooDeep();
       throw new ProtobufDecodeError(`the bytes do not decode as ${node.type.fullName.slice(1)}: ${(err as Error).message}`);
     }
     return (node.convert ??= compiled.converter(node.type))(msg);
@@ -549,6 +535,7 @@ export function compileProtobufDecoder(schemaText: string): (payloadWithIndexes:
       try {
         return decodeAs(first, payload, 0);
       } catch (err) {
+        if (err instanceof NestingTooDeep) throw err;
         throw new ProtobufDecodeError(`${node}; read as a bare message without indexes, ${(err as Error).message}`);
       }
     }

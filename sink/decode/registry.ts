@@ -14,6 +14,7 @@
 import apiModule from '@kafkajs/confluent-schema-registry/dist/api/index.js';
 import type { SchemaRegistryAPIClient, SchemaRegistryAPIClientArgs } from '@kafkajs/confluent-schema-registry/dist/api/index.js';
 import { DecodeError, decodeJsonValue } from './json.ts';
+import { NestingTooDeep, isStackOverflow } from './depth.ts';
 import { compileAvroDecoder } from './avro.ts';
 import { compileProtobufDecoder } from './protobuf.ts';
 import { compileJsonSchemaDecoder } from './jsonschema.ts';
@@ -53,6 +54,8 @@ export class RegistryDecoder {
   readonly #client: SchemaRegistryAPIClient;
   readonly #timeoutMs: number;
   readonly #compiled = new Map<number, Compiled>();
+  /** Why a schema the registry returned cannot be compiled; kept, since an id's schema never changes. */
+  readonly #uncompilable = new Map<number, string>();
   /** Ids the registry answered 404 for in this batch: bad records, but asked again next batch. */
   #unknown = new Set<number>();
 
@@ -69,7 +72,7 @@ export class RegistryDecoder {
     const missing = new Set<number>();
     for (const b of buffers) {
       const id = b ? framedSchemaId(b) : undefined;
-      if (id !== undefined && !this.#compiled.has(id)) missing.add(id);
+      if (id !== undefined && !this.#compiled.has(id) && !this.#uncompilable.has(id)) missing.add(id);
     }
     await Promise.all([...missing].map((id) => this.#fetch(id)));
   }
@@ -86,14 +89,14 @@ export class RegistryDecoder {
       const data = response.data() as { schema?: string; schemaType?: string };
       const type = (data.schemaType ?? 'AVRO').toUpperCase() as RegistryType;
       if (!(type in FORMAT_OF) || typeof data.schema !== 'string') {
-        this.#unknown.add(id);
+        this.#uncompilable.set(id, `schema id ${id} is of type ${data.schemaType}, which the sink cannot decode (it reads AVRO, PROTOBUF and JSON)`);
         return;
       }
       this.#compiled.set(id, { type, decode: compile(type, data.schema, id) });
     } catch (err) {
       if (err instanceof RegistryUnavailable) throw err;
       if (err instanceof DecodeError) {
-        this.#unknown.add(id); // a schema we cannot compile: its records are bad, not the registry
+        this.#uncompilable.set(id, err.message); // a schema we cannot compile: its records are bad, not the registry
         return;
       }
       const status = (err as { status?: number }).status;
@@ -117,7 +120,9 @@ export class RegistryDecoder {
     }
     const compiled = this.#compiled.get(id);
     if (!compiled) {
-      throw new DecodeError(this.#unknown.has(id) ? `schema id ${id} is unknown to the schema registry (or cannot be compiled)` : `schema id ${id} was not fetched`);
+      const why = this.#uncompilable.get(id);
+      if (why !== undefined) throw new DecodeError(why);
+      throw new DecodeError(this.#unknown.has(id) ? `schema id ${id} is unknown to the schema registry` : `schema id ${id} was not fetched`);
     }
     if (format !== 'auto' && FORMAT_OF[compiled.type] !== format) {
       throw new DecodeError(`schema id ${id} is a ${FORMAT_OF[compiled.type]} schema, but the configured format is ${format}`);
@@ -125,6 +130,8 @@ export class RegistryDecoder {
     try {
       return compiled.decode(buf.subarray(5));
     } catch (err) {
+      if (err instanceof NestingTooDeep) throw err;
+      if (isStackOverflow(err)) throw new NestingTooDeep();
       throw new DecodeError(`${FORMAT_OF[compiled.type]} payload with schema id ${id} does not decode: ${(err as Error).message}`);
     }
   }

@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
+import { after, before, test, type TestContext } from 'node:test';
 import { testControlPlane, type ControlPlane } from '../harness/controlplane.ts';
 import { freePort, waitFor } from '../harness/ports.ts';
 import { minimalSpec } from '../operator/fixtures.ts';
@@ -92,11 +92,8 @@ test('watched namespaces: reads allowed; Secret writes, deletes and other namesp
   }
 });
 
-test('the operator runs with the chart\'s ServiceAccount token and env, reconciles a watched RocksetSink and leaves others alone', async (t) => {
-  if (!fs.existsSync(path.join(root, 'operator', 'main.ts'))) {
-    t.skip('operator/main.ts does not exist yet');
-    return;
-  }
+/** The operator with the chart's ServiceAccount token and the env of the chart's Deployment. */
+async function startChartOperator(t: TestContext): Promise<{ logs: string[]; env: Record<string, string>; died: () => Error | undefined }> {
   // the container's env as the chart renders it, with what the kubelet would fill in
   type Env = { name: string; value?: string; valueFrom?: unknown };
   const dep = (await get<Obj & { spec: { template: { spec: { containers: { env: Env[] }[] } } } }>(cp, 'Deployment', NAME, NS)).body;
@@ -110,8 +107,6 @@ test('the operator runs with the chart\'s ServiceAccount token and env, reconcil
     // the one change from the chart: a kubeconfig with the ServiceAccount's token instead of the in-cluster mount
     KUBECONFIG: tokenKubeconfig(cp, token, path.join(tmp, 'sa-kubeconfig')),
   });
-  assert.equal(env.OPERATOR_NAMESPACES, WATCHED.join(','));
-
   const logs: string[] = [];
   const proc = spawn(process.execPath, ['operator/main.ts'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
   proc.stdout.on('data', (d: Buffer) => logs.push(d.toString()));
@@ -125,6 +120,16 @@ test('the operator runs with the chart\'s ServiceAccount token and env, reconcil
   });
   const died = () => (proc.exitCode !== null ? new Error(`the operator exited with ${proc.exitCode}:\n${logs.join('')}`) : undefined);
 
+  return { logs, env, died };
+}
+
+test('the operator runs with the chart\'s ServiceAccount token and env, reconciles a watched RocksetSink and leaves others alone', async (t) => {
+  if (!fs.existsSync(path.join(root, 'operator', 'main.ts'))) {
+    t.skip('operator/main.ts does not exist yet');
+    return;
+  }
+  const { logs, env, died } = await startChartOperator(t);
+  assert.equal(env.OPERATOR_NAMESPACES, WATCHED.join(','));
   const sink = (ns: string) => ({ apiVersion: 'rockset-sink.dev/v1alpha1', kind: 'RocksetSink', metadata: { name: 'orders', namespace: ns }, spec: minimalSpec() });
   for (const ns of ['team-a', OTHER]) {
     if (ns === OTHER) assert.equal((await cp.request('POST', objectPath('Secret', undefined, ns), secret(ns, 'rockset'))).status, 201);
@@ -136,7 +141,7 @@ test('the operator runs with the chart\'s ServiceAccount token and env, reconcil
     const lease = await cp.request<{ spec?: { holderIdentity?: string } }>('GET', `/apis/coordination.k8s.io/v1/namespaces/${NS}/leases/${NAME}`);
     return lease.body.spec?.holderIdentity === 'ops-pod-0';
   }, { timeoutMs: 60_000, intervalMs: 200, abort: died });
-  await waitFor('the sink Deployment in team-a', async () => (await get(cp, 'Deployment', 'orders-sink', 'team-a')).status === 200, { timeoutMs: 60_000, intervalMs: 200, abort: died });
+  await waitFor('the sink Deployment in team-a', async () => (await get(cp, 'Deployment', 'orders-sink', 'team-a')).status === 200, { timeoutMs: 60_000, intervalMs: 200, abort: died }).catch((e: Error) => assert.fail(`${e.message}\n${logs.join('').slice(-3000)}`));
   assert.equal((await get(cp, 'ConfigMap', 'orders-sink-config', 'team-a')).status, 200);
   type Sink = Obj & { metadata: { generation: number }; status?: { observedGeneration?: number; conditions?: { type: string; status: string }[] } };
   await waitFor('the RocksetSink status to be written', async () => {
@@ -162,4 +167,24 @@ test('all namespaces after an upgrade: a ClusterRole, still read-only on Secrets
   assert.equal((await asOperator('POST', objectPath('Secret', undefined, OTHER), secret(OTHER, 'planted'))).status, 403);
   assert.equal((await asOperator('DELETE', objectPath('Deployment', 'anything', OTHER))).status, 403);
   assert.equal((await asOperator('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'x' } })).status, 403);
+});
+
+test('rbac.watchSecrets: false -> Secrets get only (no listing anywhere); the operator still resolves a referenced Secret and reconciles', async (t) => {
+  await release(['upgrade', RELEASE, CHART, '--reuse-values', '--set', 'rbac.watchSecrets=false']);
+  const expected = OPERATOR_PERMISSIONS.filter((p) => p !== '/secrets:list' && p !== '/secrets:watch');
+  await waitFor('the narrowed rules', async () => JSON.stringify(await rulesIn(OTHER)) === JSON.stringify(expected), { timeoutMs: 30_000, intervalMs: 200 });
+  assert.equal((await asOperator('GET', '/api/v1/secrets')).status, 403, 'no cluster-wide Secret list');
+  assert.equal((await asOperator('GET', '/api/v1/namespaces/kube-system/secrets')).status, 403, 'no Secret list in kube-system');
+  assert.equal((await asOperator('GET', objectPath('Secret', undefined, OTHER))).status, 403);
+  assert.equal((await asOperator('GET', objectPath('Secret', 'rockset', OTHER))).status, 200, 'a referenced Secret is read by name');
+
+  const { logs, env, died } = await startChartOperator(t);
+  assert.equal(env.OPERATOR_WATCH_SECRETS, 'false');
+  type Sink = Obj & { status?: { conditions?: { type: string; status: string }[] } };
+  await waitFor('the sink in team-c reconciled with its Secret resolved', async () => {
+    const s = (await get<Sink>(cp, 'RocksetSink', 'orders', OTHER)).body;
+    return s.status?.conditions?.some((c) => c.type === 'SecretsResolved' && c.status === 'True') ?? false;
+  }, { timeoutMs: 60_000, intervalMs: 200, abort: died });
+  assert.equal((await get(cp, 'Deployment', 'orders-sink', OTHER)).status, 200);
+  assert.doesNotMatch(logs.join(''), /forbidden|\b403\b/i, 'the narrowed role grants everything the operator uses');
 });

@@ -135,7 +135,7 @@ describe('what the CLI rejects, the API server rejects too', () => {
     const cases: [string, RegExp][] = [
       ['unknown-field.yaml', /unknown field "spec\.kafka\.autoCommit"/],
       ['wrong-type.yaml', /spec\.kafka\.brokers: Invalid value: "string": spec\.kafka\.brokers in body must be of type array/],
-      ['missing-required.yaml', /spec\.kafka\.groupId: Required value/],
+      ['missing-required.yaml', /spec\.kafka\.brokers: Required value/],
     ];
     for (const [file, expected] of cases) {
       const r = await kubectl(cp, ['apply', '--dry-run=server', '-f', `test/cli/fixtures/bad/${file}`], { cwd: root });

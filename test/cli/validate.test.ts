@@ -36,7 +36,7 @@ const EXPECTED: Record<string, string[]> = {
     `${F}/wrong-type.yaml: RocksetSink data/wrong-type: spec.replicas: must be integer (got "two")`,
   ],
   'missing-required.yaml': [
-    `${F}/missing-required.yaml: RocksetSink data/missing-required: spec.kafka.groupId: is required. Add it`,
+    `${F}/missing-required.yaml: RocksetSink data/missing-required: spec.kafka.brokers: is required. Add it`,
     `${F}/missing-required.yaml: RocksetSink data/missing-required: spec.rockset.apiKeySecretRef: is required. Add it`,
   ],
   'cross-field.yaml': [
@@ -62,6 +62,11 @@ const EXPECTED: Record<string, string[]> = {
     `${F}/wrong-api-version.yaml: RocksetSink refunds: kind: is "RocksetSinks". Use RocksetSink (the only kind in rockset-sink.dev)`,
   ],
   'syntax-error.yaml': [`${F}/syntax-error.yaml:8:5: invalid YAML: Flow sequence in block collection must be sufficiently indented and end with a ]`],
+  'rockset-names.yaml': [
+    `${F}/rockset-names.yaml: RocksetSink data/rockset-names: spec.rockset.workspace: "sales team" is not valid (Rockset workspace of the collections; a Rockset name: letters, digits, '-' and '_', starting with a letter or digit (a.b for a nested workspace)): it must match ^[A-Za-z0-9][A-Za-z0-9_-]*(\\.[A-Za-z0-9][A-Za-z0-9_-]*)*$`,
+    `${F}/rockset-names.yaml: RocksetSink data/rockset-names: spec.rockset.collection: "orders/with slash" is not valid (Collection for topics without an entry in topicCollections; a Rockset name: letters, digits, '-' and '_', starting with a letter or digit): it must match ^[A-Za-z0-9][A-Za-z0-9_-]*$`,
+    `${F}/rockset-names.yaml: RocksetSink data/rockset-names: spec.rockset.topicCollections.refunds: "refunds.eu" is not valid (A collection; a Rockset name: letters, digits, '-' and '_', starting with a letter or digit): it must match ^[A-Za-z0-9][A-Za-z0-9_-]*$`,
+  ],
   'multi-doc.yaml': [
     `${F}/multi-doc.yaml: RocksetSink data/bad: spec.kafka.brokers[0]: "kafka" is not valid (host:port): it must match ^[^\\s:]+:[0-9]{1,5}$`,
     `${F}/multi-doc.yaml: RocksetSink data/bad: spec.rockset.apiServer: "ftp://api.usw2a1.rockset.com" is not valid (Rockset API server, e.g. https://api.usw2a1.rockset.com): it must match ^https?://`,
@@ -170,7 +175,7 @@ describe('validate: the command', () => {
     const all = Object.keys(EXPECTED)
       .sort()
       .flatMap((f) => EXPECTED[f]!);
-    assert.equal(r.stdout, [...all, `validated 13 RocksetSinks in 9 files: ${all.length} problems`, ''].join('\n'));
+    assert.equal(r.stdout, [...all, `validated 14 RocksetSinks in 10 files: ${all.length} problems`, ''].join('\n'));
     assert.equal(r.status, 1);
   });
 

@@ -267,3 +267,28 @@ test('rate limit with retryAfterSeconds sends Retry-After', async (t) => {
   assert.equal(r.headers['retry-after'], '3');
   assert.equal(await emu.admin.count(WS, COLL), 1);
 });
+
+test('injected malformed-200: a 200 whose data entries are not results; nothing applied', async (t) => {
+  const emu = await emulator(t);
+  await emu.admin.script({ fault: 'malformed-200' });
+  const r = await post(emu, [{ _id: 'a' }, { _id: 'b' }, { _id: 'c' }, { _id: 'd' }, { _id: 'e' }]);
+  assert.equal(r.status, 200);
+  assertJsonHeaders(r);
+  assert.deepEqual(r.json, { data: [null, 0, 'ADDED', [], null] });
+  assert.deepEqual(await ids(emu), []);
+  assert.equal((await emu.admin.stats()).faults['malformed-200'], 1);
+});
+
+test('injected oversized-200: the write is applied and the 200 carries its results padded to oversizedBytes', async (t) => {
+  const emu = await emulator(t);
+  await emu.admin.setFaults({ oversizedBytes: 3 * 1024 * 1024 + 5, script: [{ fault: 'oversized-200' }] });
+  const r = await post(emu, [{ _id: 'a' }]);
+  assert.equal(r.status, 200);
+  assert.equal(r.headers['content-length'], String(3 * 1024 * 1024 + 5));
+  assert.equal(Buffer.byteLength(r.text), 3 * 1024 * 1024 + 5);
+  const json = r.json as { data: { _id: string; status: string }[]; padding: string };
+  assert.deepEqual(json.data.map((d) => [d._id, d.status]), [['a', 'ADDED']]);
+  assert.match(json.padding, /^x+$/);
+  assert.deepEqual(await ids(emu), ['a']);
+  assert.equal((await emu.admin.stats()).faults['oversized-200'], 1);
+});

@@ -18,8 +18,11 @@ describe('selectorMatcher', () => {
 });
 
 describe('secretMeta', () => {
-  test('keeps the name, version and key names; no value, annotation or label survives', () => {
+  test('keeps the name and version of a Secret\'s metadata; no annotation or label survives', () => {
+    // What a metadata-only watch delivers (PartialObjectMetadata): no data at all.
     const raw = {
+      apiVersion: 'meta.k8s.io/v1',
+      kind: 'PartialObjectMetadata',
       metadata: {
         name: 'rockset',
         namespace: 'data',
@@ -28,10 +31,9 @@ describe('secretMeta', () => {
         labels: { team: 'data' },
         annotations: { 'kubectl.kubernetes.io/last-applied-configuration': '{"data":{"api-key":"c2VjcmV0"}}' },
       },
-      data: { 'api-key': 'c2VjcmV0', other: 'eA==' },
     };
     const kept = secretMeta(raw);
-    assert.deepEqual(kept, { metadata: { name: 'rockset', namespace: 'data', resourceVersion: '42', uid: 'u-1' }, keys: ['api-key', 'other'] });
+    assert.deepEqual(kept, { metadata: { name: 'rockset', namespace: 'data', resourceVersion: '42', uid: 'u-1' } });
     assert.ok(!JSON.stringify(kept).includes('c2VjcmV0'));
   });
 });
@@ -41,19 +43,22 @@ describe('what the caches keep', () => {
     const d = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'd', namespace: 'n', resourceVersion: '7', managedFields: [{ manager: 'x', fieldsV1: {} }] }, spec: { replicas: 2 } };
     assert.deepEqual(withoutManagedFields(d), { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'd', namespace: 'n', resourceVersion: '7' }, spec: { replicas: 2 } });
   });
-  test('a pod keeps its identity, labels and container states only', () => {
+  test('a pod keeps its identity, labels, deletion, scheduling condition and container states only', () => {
     const pod = {
-      metadata: { name: 'p', namespace: 'n', labels: { a: 'b' }, resourceVersion: '9', uid: 'u', managedFields: [{}], annotations: { big: 'x'.repeat(100) } },
+      metadata: { name: 'p', namespace: 'n', labels: { a: 'b' }, resourceVersion: '9', uid: 'u', managedFields: [{}], annotations: { big: 'x'.repeat(100) }, deletionTimestamp: '2026-12-06T10:00:00Z' },
       spec: { containers: [{ name: 'sink', image: 'i', env: [{ name: 'E', value: 'v' }] }] },
       status: {
         phase: 'Running',
-        conditions: [{ type: 'Ready', status: 'True' }],
+        conditions: [{ type: 'Ready', status: 'True' }, { type: 'PodScheduled', status: 'True' }],
         containerStatuses: [{ name: 'sink', ready: false, restartCount: 3, image: 'i', imageID: 'sha', state: { waiting: { reason: 'CrashLoopBackOff' } }, lastState: { terminated: { exitCode: 1, message: 'AuthFailed: no' } } }],
       },
     };
     assert.deepEqual(podSummary(pod), {
-      metadata: { name: 'p', namespace: 'n', labels: { a: 'b' }, resourceVersion: '9', uid: 'u' },
-      status: { containerStatuses: [{ name: 'sink', ready: false, restartCount: 3, state: { waiting: { reason: 'CrashLoopBackOff' } }, lastState: { terminated: { exitCode: 1, message: 'AuthFailed: no' } } }] },
+      metadata: { name: 'p', namespace: 'n', labels: { a: 'b' }, resourceVersion: '9', uid: 'u', deletionTimestamp: '2026-12-06T10:00:00Z' },
+      status: {
+        containerStatuses: [{ name: 'sink', ready: false, restartCount: 3, state: { waiting: { reason: 'CrashLoopBackOff' } }, lastState: { terminated: { exitCode: 1, message: 'AuthFailed: no' } } }],
+        conditions: [{ type: 'PodScheduled', status: 'True' }],
+      },
     });
   });
 });

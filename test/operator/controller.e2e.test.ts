@@ -111,6 +111,7 @@ before(async () => {
     OPERATOR_RETRY_PERIOD_SECONDS: '2',
     // Every sink is re-checked every 2 s: the idle test sees those passes served from the caches.
     OPERATOR_RESYNC_SECONDS: '2',
+    OPERATOR_ALLOWED_API_HOSTS: '*.rockset.com',
   });
 });
 
@@ -177,6 +178,47 @@ describe('the operator process', { concurrency: false }, () => {
     assert.equal((await events('orders')).filter((e) => e.reason === 'InvalidSpec').length, 1);
     await cp.request('PATCH', `${sinks}/orders`, fix);
     await sinkUntil('orders', 'Ready=True once more', (s) => condition(s, 'Ready')?.status === 'True');
+  });
+
+  test('an apiServer host outside OPERATOR_ALLOWED_API_HOSTS -> ConfigValid=False naming the host and the chart value; no workers, no key sent', async () => {
+    const spec = minimalSpec() as { rockset: Record<string, unknown> };
+    spec.rockset['apiServer'] = 'https://collector.example.net';
+    await createSink('elsewhere', spec);
+    const s = await sinkUntil('elsewhere', 'ConfigValid=False', (x) => condition(x, 'ConfigValid')?.status === 'False');
+    assert.match(condition(s, 'ConfigValid')!.message, /^rockset\.apiServer: host collector\.example\.net is not among the API hosts this operator allows \(\*\.rockset\.com\).*allowedApiHosts/);
+    assert.equal(condition(s, 'Ready')?.status, 'False');
+    assert.equal((await cp.request('GET', `${deployments}/elsewhere-sink`)).status, 404, 'no Deployment for a host that is not allowed');
+    assert.equal((await cp.request('GET', `/api/v1/namespaces/${ns}/configmaps/elsewhere-sink-config`)).status, 404);
+    assert.equal((await cp.request('DELETE', `${sinks}/elsewhere`)).status, 200);
+  });
+
+  test('a sink without kafka.groupId consumes as rockset-sink.<namespace>.<name>; two sinks sharing a group on the same brokers both get Stalled/GroupConflict naming the other with a Warning, until one changes group', async () => {
+    const cm = await cp.request<{ data: Record<string, string> }>('GET', `/api/v1/namespaces/${ns}/configmaps/orders-sink-config`);
+    assert.equal(cm.status, 200, JSON.stringify(cm.body));
+    const rendered = JSON.parse(Object.values(cm.body.data)[0]!) as { kafka: { groupId: string } };
+    assert.equal(rendered.kafka.groupId, `rockset-sink.${ns}.orders`);
+    assert.equal((await getSink('orders')).spec.kafka.groupId, undefined, 'the default is rendered, not written into the spec');
+
+    const shared = (topic: string) => {
+      const spec = minimalSpec() as { kafka: Record<string, unknown> };
+      spec.kafka['groupId'] = 'shared-group';
+      spec.kafka['topics'] = [topic];
+      return spec;
+    };
+    await createSink('share-a', shared('orders'));
+    await createSink('share-b', shared('refunds'));
+    for (const [name, other] of [['share-a', 'share-b'], ['share-b', 'share-a']] as const) {
+      const s = await sinkUntil(name, 'Stalled=True GroupConflict', (x) => condition(x, 'Stalled')?.reason === 'GroupConflict');
+      assert.equal(condition(s, 'Ready')?.status, 'False');
+      assert.match(condition(s, 'Ready')!.message, new RegExp(`^kafka\\.groupId: consumer group "shared-group" on the same brokers is also used by RocksetSink ${ns}/${other}: `));
+      const ev = await eventUntil(name, 'GroupConflict');
+      assert.equal(ev.type, 'Warning');
+    }
+    // One of them drops its groupId (merge patch null): both recover.
+    const r = await cp.request('PATCH', `${sinks}/share-b`, { spec: { kafka: { groupId: null } } }, { contentType: 'application/merge-patch+json' });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    for (const name of ['share-a', 'share-b']) await sinkUntil(name, 'no longer in conflict', (x) => condition(x, 'Stalled')?.status === 'False' && condition(x, 'Ready')?.status === 'True');
+    for (const name of ['share-a', 'share-b']) assert.equal((await cp.request('DELETE', `${sinks}/${name}`)).status, 200);
   });
 
   test('a missing Secret -> SecretsResolved=False with its name; creating it resolves', async () => {
@@ -254,6 +296,22 @@ describe('the operator process', { concurrency: false }, () => {
     assert.match(ready.message, new RegExp(`Worker pod ${pod.metadata.name} failed: AuthFailed: Rockset refused the API key \\(401\\) \\(restarted 4 times`));
     const ev = await eventUntil('late', 'AuthFailed');
     assert.equal(ev.type, 'Warning');
+  });
+
+  test('a pod template naming a missing ServiceAccount -> WorkersAvailable and Ready False/FailedCreate naming it, Stalled with a Warning; creating it recovers', async () => {
+    const spec = minimalSpec() as Record<string, unknown>;
+    spec['podTemplate'] = { serviceAccountName: 'no-such-sa' };
+    await createSink('nosa', spec);
+    const s = await sinkUntil('nosa', 'WorkersAvailable=False FailedCreate', (x) => condition(x, 'WorkersAvailable')?.reason === 'FailedCreate');
+    assert.match(condition(s, 'WorkersAvailable')!.message, /^0\/1 workers available: The Deployment cannot create worker pods: .*serviceaccount "no-such-sa" not found/);
+    assert.equal(condition(s, 'Ready')?.status, 'False');
+    assert.match(condition(s, 'Ready')!.message, /serviceaccount "no-such-sa" not found/);
+    assert.equal(condition(s, 'Stalled')?.reason, 'FailedCreate');
+    const ev = await eventUntil('nosa', 'FailedCreate');
+    assert.equal(ev.type, 'Warning');
+    const sa = await cp.request('POST', `/api/v1/namespaces/${ns}/serviceaccounts`, { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'no-such-sa' } });
+    assert.equal(sa.status, 201, JSON.stringify(sa.body));
+    await sinkUntil('nosa', 'Ready once the ServiceAccount exists', (x) => condition(x, 'Ready')?.status === 'True', 60_000);
   });
 
   test('the kube-apiserver restarts mid-run: the operator reconnects and converges without a restart of its own', async () => {

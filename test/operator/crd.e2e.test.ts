@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { Agent, fetch } from 'undici';
 import { testControlPlane, type ControlPlane } from '../harness/controlplane.ts';
+import { kubectl } from '../harness/kubectl.ts';
 import { waitFor } from '../harness/ports.ts';
 import { CROSS_FIELD_RULES, CRD_NAME, GROUP, PLURAL, VERSION, type RocksetSink } from '../../operator/api/rocksetsink.ts';
 import { validateSpec } from '../../operator/api/validate.ts';
@@ -77,6 +78,45 @@ describe('RocksetSink CRD on kube-apiserver', () => {
     assert.match(inline.body.message ?? '', /unknown field "spec\.rockset\.apiKey"/);
     const long = await create(minimalSpec(), 'x'.repeat(64));
     assert.equal(long.status, 422, JSON.stringify(long.body));
+  });
+
+  test('lowering only resources.limits.memory: accepted, no request was stored to trap it, and the rendered Deployment is valid', async () => {
+    const name = uniqueName('limit');
+    const created = await create(minimalSpec(), name);
+    assert.equal(created.status, 201, JSON.stringify(created.body));
+    assert.equal(created.body.spec.resources, undefined, 'no resources defaulted into the stored object');
+    const patched = await cp.request<RocksetSink & Status>('PATCH', `${base}/${name}`, { spec: { resources: { limits: { memory: '128Mi' } } } }, { contentType: 'application/merge-patch+json' });
+    assert.equal(patched.status, 200, JSON.stringify(patched.body));
+    const { deployment } = renderSink(patched.body, { image: DEFAULT_IMAGE, secretsHash: secretsChecksum({}) });
+    const dep = await cp.request<Json>('POST', `/apis/apps/v1/namespaces/${ns}/deployments?dryRun=All&fieldValidation=Strict`, deployment);
+    assert.equal(dep.status, 201, JSON.stringify(dep.body));
+    // Both set, the request above the limit: refused at apply time, naming both fields.
+    const both = await cp.request<Status>('PATCH', `${base}/${name}`, { spec: { resources: { requests: { memory: '256Mi' } } } }, { contentType: 'application/merge-patch+json' });
+    assert.equal(both.status, 422, JSON.stringify(both.body));
+    assert.ok(both.body.message?.includes(`spec.resources: Invalid value`) && both.body.message.includes(CROSS_FIELD_RULES.requestsWithinLimits.message), both.body.message);
+  });
+
+  test('kubectl explain rocksetsinks.spec.batch shows each field\'s range and default', async () => {
+    const r = await kubectl(cp, ['explain', 'rocksetsinks.spec.batch']);
+    assert.equal(r.code, 0, r.stderr);
+    const flat = r.stdout.replace(/\s+/g, ' ');
+    for (const text of ['Most documents in one write request. Between 1 and 20000. Default: 5000.', 'Between 1024 and 10485760. Default: 4194304.', 'Between 0 and 60000. Default: 500.']) {
+      assert.ok(flat.includes(text), `${text} in:\n${r.stdout}`);
+    }
+  });
+
+  test("Rockset names: a collection, workspace or route target outside Rockset's naming rule is refused, naming the field", async () => {
+    for (const [field, section] of [
+      ['spec.rockset.collection', { collection: 'orders/with slash' }],
+      ['spec.rockset.workspace', { workspace: 'sales team' }],
+      ['spec.rockset.topicCollections.orders', { topicCollections: { orders: 'orders.eu' } }],
+    ] as const) {
+      const res = await create(withSection(minimalSpec(), 'rockset', section), uniqueName('names'));
+      assert.equal(res.status, 422, JSON.stringify(res.body));
+      assert.ok(res.body.message?.includes(field), `${field} in: ${res.body.message}`);
+    }
+    const ok = await create(withSection(minimalSpec(), 'rockset', { workspace: 'sales.eu-west_1', collection: 'Orders_2024-v2' }), uniqueName('names'));
+    assert.equal(ok.status, 201, JSON.stringify(ok.body));
   });
 
   test('the rendered ConfigMap and Deployment are accepted, and the workers come up', async () => {

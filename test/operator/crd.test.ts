@@ -118,6 +118,21 @@ describe('CRD', () => {
     assert.ok(defaults > 20, `only ${defaults} defaults`);
   });
 
+  test('descriptions state each field\'s range and default, which kubectl explain prints (it does not print the schema\'s)', () => {
+    let stated = 0;
+    for (const [at, node] of walk(specSchema, 'spec')) {
+      if (at.includes('*') || at.includes('[]')) continue; // inside maps and lists: no spec path, no description required
+      if (['string', 'number', 'boolean'].includes(typeof node.default)) {
+        stated++;
+        assert.ok((node.description as string).endsWith(`Default: ${node.default}.`), `${at}: ${node.description}`);
+      }
+      if (typeof node.minimum === 'number' && typeof node.maximum === 'number') assert.match(node.description as string, new RegExp(`Between ${node.minimum} and ${node.maximum}\\.`), at);
+    }
+    assert.ok(stated > 20, `only ${stated} defaults stated`);
+    const batch = (specSchema.properties as Record<string, JSONSchemaProps>).batch!.properties as Record<string, JSONSchemaProps>;
+    assert.equal(batch.maxDocuments!.description, 'Most documents in one write request. Between 1 and 20000. Default: 5000.');
+  });
+
   test('reuses the sink schema: limits and enums come through', () => {
     const props = specSchema.properties as Record<string, JSONSchemaProps>;
     const batch = (props.batch!.properties as Record<string, Json>).maxDocuments!;
@@ -126,7 +141,10 @@ describe('CRD', () => {
     assert.deepEqual((kafka.topics!.items as Json).maxLength, 249);
     assert.equal(kafka.topics!['x-kubernetes-list-type'], 'set');
     assert.deepEqual((props.format!.properties as Record<string, Json>).value!.enum, ['json', 'avro', 'protobuf', 'jsonschema', 'auto']);
-    assert.deepEqual((props.rockset!.properties as Record<string, Json>).topicCollections!.additionalProperties, { type: 'string', minLength: 1 });
+    // A route's target is a Rockset collection name, checked like rockset.collection.
+    const rockset = props.rockset!.properties as Record<string, Json>;
+    assert.equal((rockset.topicCollections!.additionalProperties as Json).pattern, rockset.collection!.pattern);
+    assert.equal(rockset.collection!.pattern, '^[A-Za-z0-9][A-Za-z0-9_-]*$');
     // Secrets only as references; file paths and http are the operator's.
     assert.equal((props.rockset!.properties as Json).apiKeyFile, undefined);
     assert.deepEqual(props.rockset!.required, ['apiServer', 'apiKeySecretRef']);

@@ -5,12 +5,13 @@ import { validateSpec } from '../../operator/api/validate.ts';
 
 export type Json = Record<string, unknown>;
 
-export const DEFAULT_IMAGE = 'ghcr.io/rockset-sink/rockset-sink:0.1.0';
+export const DEFAULT_IMAGE = 'rockset-sink-operator:0.1.0';
 
 /** The smallest spec a user can apply. */
 export function minimalSpec(): Json {
   return {
-    kafka: { brokers: ['kafka-0.kafka:9092'], groupId: 'rockset-orders', topics: ['orders'] },
+    // No groupId: each sink gets its own group, rockset-sink.<namespace>.<name>.
+    kafka: { brokers: ['kafka-0.kafka:9092'], topics: ['orders'] },
     rockset: { apiServer: 'https://api.usw2a1.rockset.com', collection: 'orders', apiKeySecretRef: { name: 'rockset', key: 'api-key' } },
   };
 }
@@ -103,6 +104,10 @@ export const RULE_CASES: Record<keyof typeof CROSS_FIELD_RULES, { bad: Json; fix
     bad: withSection(minimalSpec(), 'errors', { tolerance: 'all' }),
     fixed: withSection(minimalSpec(), 'errors', { tolerance: 'all', deadLetterTopic: 'orders.dlq' }),
   },
+  documentIdTombstones: {
+    bad: withSection(minimalSpec(), 'documents', { idSource: 'document' }),
+    fixed: withSection(minimalSpec(), 'documents', { idSource: 'document', tombstones: 'ignore' }),
+  },
   eventTimeField: {
     bad: withSection(minimalSpec(), 'documents', { eventTime: 'field' }),
     fixed: withSection(minimalSpec(), 'documents', { eventTime: 'field', eventTimeField: 'ts' }),
@@ -112,9 +117,18 @@ export const RULE_CASES: Record<keyof typeof CROSS_FIELD_RULES, { bad: Json; fix
     bad: withSection(minimalSpec(), 'retry', { initialBackoffMs: 60000 }),
     fixed: withSection(minimalSpec(), 'retry', { initialBackoffMs: 60000, maxBackoffMs: 60000 }),
   },
+  httpsApiServer: {
+    bad: withSection(minimalSpec(), 'rockset', { apiServer: 'http://rockset-emulator:3000' }),
+    fixed: withSection(minimalSpec(), 'rockset', { apiServer: 'http://rockset-emulator:3000', allowInsecureHttp: true }),
+  },
   registryFormats: {
     bad: withSection(minimalSpec(), 'format', { key: 'avro' }),
     fixed: { ...withSection(minimalSpec(), 'format', { key: 'avro' }), schemaRegistry: { url: 'http://registry:8081' } },
+  },
+  requestsWithinLimits: {
+    bad: { ...minimalSpec(), resources: { requests: { memory: '256Mi', cpu: '500m' }, limits: { memory: '128Mi', cpu: 1 } } },
+    // The limit as an integer quantity (1Gi in bytes): compared by value, not by spelling.
+    fixed: { ...minimalSpec(), resources: { requests: { memory: '128Mi', cpu: '500m' }, limits: { memory: 1073741824, cpu: 1 } } },
   },
   registryPassword: {
     bad: { ...minimalSpec(), format: { value: 'protobuf' }, schemaRegistry: { url: 'http://registry:8081', username: 'sink' } },

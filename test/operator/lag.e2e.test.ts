@@ -65,7 +65,7 @@ test('status.lag counts the records not yet written and falls to 0 while the sin
 
   const spec = {
     kafka: { brokers: k.brokers, groupId: `g-${topic}`, topics: [topic], fromBeginning: true },
-    rockset: { apiServer: emu.url, workspace: WS, collection: 'events', apiKeySecretRef: { name: 'rockset', key: 'api-key' } },
+    rockset: { apiServer: emu.url, allowInsecureHttp: true, workspace: WS, collection: 'events', apiKeySecretRef: { name: 'rockset', key: 'api-key' } },
     batch: { lingerMs: 50 },
   };
   const created = await cp.request('POST', sinks, { apiVersion: `${GROUP}/${VERSION}`, kind: 'RocksetSink', metadata: { name: 'orders' }, spec });

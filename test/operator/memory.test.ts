@@ -41,9 +41,9 @@ describe('nodeMemory', () => {
     const sink = sinkOf({ ...minimalSpec(), resources: { limits: { memory: '1Gi', cpu: '1' } } });
     const c = renderSink(sink, { image: DEFAULT_IMAGE, secretsHash: 'x' }).deployment.spec.template.spec.containers[0]!;
     assert.deepEqual(c.command.slice(0, 3), ['node', '--max-old-space-size=409', '--disable-warning=TimeoutNegativeWarning']);
-    // resources given without a memory limit: nothing to size the heap from
-    const free = sinkOf({ ...minimalSpec(), resources: { requests: { memory: '256Mi' } } });
-    const c2 = renderSink(free, { image: DEFAULT_IMAGE, secretsHash: 'x' }).deployment.spec.template.spec.containers[0]!;
-    assert.equal(c2.command[1], '--disable-warning=TimeoutNegativeWarning');
+    // A memory request above the default limit: the limit rendered (and the heap) follow the request.
+    const big = sinkOf({ ...minimalSpec(), resources: { requests: { memory: '1Gi' } } });
+    const c2 = renderSink(big, { image: DEFAULT_IMAGE, secretsHash: 'x' }).deployment.spec.template.spec.containers[0]!;
+    assert.equal(c2.command[1], '--max-old-space-size=409');
   });
 });

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { validateConfig } from '../../sink/config/validate.ts';
 import { RESTARTED_AT_ANNOTATION } from '../../operator/api/rocksetsink.ts';
+import { validateSpec } from '../../operator/api/validate.ts';
 import { dataChecksum, secretsChecksum } from '../../operator/render/checksum.ts';
 import { renderConfig, secretMounts } from '../../operator/render/config.ts';
 import { CONFIG_CHECKSUM_ANNOTATION, SECRETS_CHECKSUM_ANNOTATION, selectorString } from '../../operator/render/meta.ts';
@@ -85,7 +86,13 @@ describe('renderDeployment', () => {
     assert.equal(c.image, DEFAULT_IMAGE);
     // The default resources (512Mi limit) size the heap: 40% of it.
     assert.deepEqual(c.command, ['node', '--max-old-space-size=204', '--max-semi-space-size=4', '--disable-warning=TimeoutNegativeWarning', 'sink/main.js', '--config', '/etc/rockset-sink/config.json']);
-    assert.deepEqual(c.env, [{ name: 'MALLOC_ARENA_MAX', value: '2' }, { name: 'MEMORY_LIMIT', value: '536870912' }, { name: 'MALLOC_MMAP_THRESHOLD_', value: '131072' }]);
+    assert.deepEqual(c.env, [
+      { name: 'MALLOC_ARENA_MAX', value: '2' },
+      { name: 'MEMORY_LIMIT', value: '536870912' },
+      { name: 'MALLOC_MMAP_THRESHOLD_', value: '131072' },
+      // What the sink names when Rockset refuses the key: the spec field and the Secret, never the key.
+      { name: 'ROCKSET_API_KEY_SOURCE', value: 'spec.rockset.apiKeySecretRef (Secret rockset, key api-key)' },
+    ]);
     assert.deepEqual(c.ports, [{ name: 'metrics', containerPort: 9090, protocol: 'TCP' }]);
     assert.deepEqual((c.livenessProbe as Json).httpGet, { path: '/healthz', port: 'metrics' });
     assert.deepEqual((c.readinessProbe as Json).httpGet, { path: '/readyz', port: 'metrics' });
@@ -126,6 +133,7 @@ describe('renderDeployment', () => {
       { name: 'MALLOC_ARENA_MAX', value: '2' },
       { name: 'MEMORY_LIMIT', value: '536870912' },
       { name: 'MALLOC_MMAP_THRESHOLD_', value: '131072' },
+      { name: 'ROCKSET_API_KEY_SOURCE', value: 'spec.rockset.apiKeySecretRef (Secret rockset, key api-key)' },
       { name: 'NODE_EXTRA_CA_CERTS', value: '/var/run/secrets/rockset-sink/kafka-ca/ca.crt' },
     ]);
     assert.deepEqual(c.resources, { requests: { cpu: '250m', memory: '256Mi' }, limits: { memory: '512Mi' } });
@@ -179,6 +187,23 @@ describe('renderDeployment', () => {
       assert.equal(render({ ...minimalSpec(), ...patch }).deployment.spec.replicas, replicas);
     });
   }
+
+  test('resources: each field left out gets its default, kept so a request never exceeds its limit', () => {
+    const res = (resources?: Json) => containerOf(render(resources === undefined ? minimalSpec() : { ...minimalSpec(), resources })).resources;
+    assert.deepEqual(res(), { requests: { cpu: '100m', memory: '256Mi' }, limits: { memory: '512Mi' } });
+    // Only the memory limit lowered (the edit that used to stall the sink): the default request follows it down.
+    assert.deepEqual(res({ limits: { memory: '128Mi' } }), { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '128Mi' } });
+    assert.deepEqual(res({ limits: { memory: '1Gi', cpu: '50m' } }), { requests: { cpu: '50m', memory: '256Mi' }, limits: { memory: '1Gi', cpu: '50m' } });
+    // A request above the default limit: the limit follows it up.
+    assert.deepEqual(res({ requests: { memory: '2Gi' } }), { requests: { cpu: '100m', memory: '2Gi' }, limits: { memory: '2Gi' } });
+    assert.deepEqual(res({ requests: { cpu: 2, memory: '300Mi' }, limits: { cpu: 4 } }), { requests: { cpu: 2, memory: '300Mi' }, limits: { cpu: 4, memory: '512Mi' } });
+  });
+
+  test('resources are not defaulted into the RocksetSink: the API server and ajv leave spec.resources out', () => {
+    const ok = validateSpec(minimalSpec());
+    assert.ok(ok.ok);
+    assert.equal('resources' in ok.spec, false);
+  });
 
   test('pausing does not touch the configuration (no restart on resume)', () => {
     const a = render(minimalSpec());

@@ -196,6 +196,85 @@ describe('computeStatus: conditions per rule', () => {
       messages: { WorkersAvailable: /^1\/3 workers available: Deployment does not have minimum availability\.$/ },
     },
     {
+      name: 'another sink consumes as the same group on the same brokers: Ready False and Stalled True/GroupConflict naming it and the fix',
+      observed: healthy({ groupConflict: { groupId: 'rockset-orders', others: ['shop/orders-eu'] } }),
+      want: {
+        Ready: 'False/GroupConflict',
+        ConfigValid: 'True/SpecAccepted',
+        SecretsResolved: 'True/SecretsFound',
+        WorkersAvailable: 'True/MinimumReplicasAvailable',
+        Reconciling: 'False/Stalled',
+        Stalled: 'True/GroupConflict',
+      },
+      messages: {
+        Ready: /^kafka\.groupId: consumer group "rockset-orders" on the same brokers is also used by RocksetSink shop\/orders-eu: .*Give each sink its own kafka\.groupId, or remove kafka\.groupId/,
+      },
+    },
+    {
+      name: 'the Deployment cannot create pods (ReplicaFailure): Ready and WorkersAvailable False/FailedCreate naming the cause, Stalled',
+      observed: healthy({
+        deployment: healthyDeployment(3, {
+          replicas: 0,
+          availableReplicas: 0,
+          readyReplicas: 0,
+          updatedReplicas: 0,
+          conditions: [
+            { type: 'Available', status: 'False', reason: 'MinimumReplicasUnavailable', message: 'Deployment does not have minimum availability.' },
+            { type: 'ReplicaFailure', status: 'True', reason: 'FailedCreate', message: 'pods "orders-sink-7d9f-" is forbidden: error looking up service account data/x: serviceaccount "x" not found' },
+          ],
+        }),
+        pods: [],
+      }),
+      want: {
+        Ready: 'False/FailedCreate',
+        ConfigValid: 'True/SpecAccepted',
+        SecretsResolved: 'True/SecretsFound',
+        WorkersAvailable: 'False/FailedCreate',
+        Reconciling: 'False/Stalled',
+        Stalled: 'True/FailedCreate',
+      },
+      messages: {
+        WorkersAvailable: /^0\/3 workers available: The Deployment cannot create worker pods: pods "orders-sink-7d9f-" is forbidden: .*serviceaccount "x" not found$/,
+        Ready: /serviceaccount "x" not found/,
+      },
+    },
+    {
+      name: 'a pod the scheduler cannot place: WorkersAvailable and Ready False/Unschedulable with the scheduler\'s message, not Stalled',
+      observed: healthy({
+        deployment: healthyDeployment(3, {
+          availableReplicas: 2,
+          readyReplicas: 2,
+          conditions: [{ type: 'Available', status: 'False', reason: 'MinimumReplicasUnavailable', message: 'Deployment does not have minimum availability.' }],
+        }),
+        pods: [
+          { name: 'orders-sink-7d9f-z', restartCount: 0, unschedulable: { reason: 'Unschedulable', message: '0/2 nodes are available: 2 Insufficient cpu.' } },
+          { name: 'orders-sink-7d9f-c', restartCount: 0, unschedulable: { reason: 'Unschedulable', message: '0/2 nodes are available: 2 Insufficient memory.' } },
+        ],
+      }),
+      want: {
+        Ready: 'False/Unschedulable',
+        ConfigValid: 'True/SpecAccepted',
+        SecretsResolved: 'True/SecretsFound',
+        WorkersAvailable: 'False/Unschedulable',
+        Reconciling: 'False/RolloutComplete',
+        Stalled: 'False/NotStalled',
+      },
+      messages: { WorkersAvailable: /^2\/3 workers available: worker pod orders-sink-7d9f-c cannot be scheduled: Unschedulable: 0\/2 nodes are available: 2 Insufficient memory\.; 1 more pod pending$/ },
+    },
+    {
+      name: 'scaling down from 4 to 3: never "4/3", the extra pod and the terminating one are said apart',
+      observed: healthy({ deployment: healthyDeployment(3, { replicas: 4, availableReplicas: 4, readyReplicas: 4 }), terminating: 1 }),
+      want: {
+        Ready: 'True/Available',
+        ConfigValid: 'True/SpecAccepted',
+        SecretsResolved: 'True/SecretsFound',
+        WorkersAvailable: 'True/MinimumReplicasAvailable',
+        Reconciling: 'True/RolloutInProgress',
+        Stalled: 'False/NotStalled',
+      },
+      messages: { Ready: /^3\/3 workers available \(1 more until the scale-down or rollout finishes, 1 terminating\)$/, WorkersAvailable: /^3\/3 workers available \(/ },
+    },
+    {
       name: 'paused and scaled down: Ready True/Paused, WorkersAvailable Paused',
       observed: healthy({ spec: { replicas: 3, paused: true }, deployment: healthyDeployment(0), pods: [] }),
       want: {

@@ -3,6 +3,7 @@
 // the Lease in the kubeconfig context's namespace): what `kubectl get` and
 // `kubectl describe` print is what the README promises.
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { testControlPlane, type ControlPlane } from '../harness/controlplane.ts';
@@ -52,6 +53,16 @@ describe('README walkthrough', { concurrency: false }, () => {
     assert.deepEqual(applied.trim().split('\n').sort(), ['rocksetsink.rockset-sink.dev/orders created', 'secret/rockset-api-key created']);
     const out = await until('orders to be Ready', ['get', 'rss', '-n', 'data'], (o) => /^orders\s+True\s+1\s/m.test(o));
     assert.deepEqual(out.split('\n')[0]?.split(/\s+/), ['NAME', 'READY', 'REPLICAS', 'LAG', 'AGE']);
+    // LAG is empty, as the README's sample shows: examples/minimal's broker is a placeholder, so no lag was read.
+    const lagCell = (table: string[]) => {
+      const header = table[0]!;
+      return table[1]!.slice(header.indexOf('LAG'), header.indexOf('AGE')).trim();
+    };
+    assert.equal(lagCell(out.split('\n').filter((l) => /^(NAME|orders)\s/.test(l))), '');
+    const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8').split('\n').filter((l) => /^# (NAME|orders)\s/.test(l)).map((l) => l.slice(2));
+    assert.equal(readme.length, 2, 'the README shows the header and the orders row');
+    assert.equal(lagCell(readme), '', 'the README shows LAG empty');
+    assert.match(fs.readFileSync(path.join(root, 'README.md'), 'utf8'), /\*\*An empty LAG\*\*/);
     // The Lease of a local run lives in the kubeconfig context's namespace (default).
     assert.match(await ok(['get', 'lease', 'rockset-sink-operator', '-n', 'default', '-o', 'jsonpath={.spec.holderIdentity}']), /^op-readme$/);
   });

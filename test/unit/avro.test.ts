@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import avro from 'avsc';
 import type { Type as AvroType, types as avroTypes } from 'avsc';
 import { AvroDecodeError, AvroSchemaError, compileAvroDecoder } from '../../sink/decode/avro.ts';
+import { NestingTooDeep } from '../../sink/decode/depth.ts';
 import { seededRandom } from './prng.ts';
 
 // ---------------------------------------------------------------------------
@@ -119,13 +120,18 @@ describe('primitives', () => {
     { name: 'long 2^63-1', schema: 'long', value: 9223372036854775807n, json: '9223372036854775807' },
     { name: 'long -2^63', schema: 'long', value: -9223372036854775808n, json: '-9223372036854775808' },
     { name: 'float 1.5', schema: 'float', value: 1.5, json: '1.5' },
-    { name: 'float 0.1 widened exactly', schema: 'float', value: 0.1, json: '0.10000000149011612' },
+    { name: 'float 0.1 as its shortest float32 decimal (as Protobuf floats and Java write it)', schema: 'float', value: 0.1, json: '0.1' },
+    { name: 'float 3.4028235e38 (largest) shortest', schema: 'float', value: 3.4028234663852886e38, json: '3.4028235e+38' },
+    { name: 'float 16777217 rounds to the float32 16777216', schema: 'float', value: 16777217, json: '16777216' },
+    { name: 'float smallest subnormal', schema: 'float', value: 1.401298464324817e-45, json: '1e-45' },
+    { name: 'float -0 keeps its sign', schema: 'float', value: -0, json: '-0.0' },
+    { name: 'float 0', schema: 'float', value: 0, json: '0' },
     { name: 'float NaN -> null', schema: 'float', value: NaN, json: 'null' },
     { name: 'float Infinity -> null', schema: 'float', value: Infinity, json: 'null' },
     { name: 'float -Infinity -> null', schema: 'float', value: -Infinity, json: 'null' },
     { name: 'double 19.99', schema: 'double', value: 19.99, json: '19.99' },
     { name: 'double 1e300', schema: 'double', value: 1e300, json: '1e+300' },
-    { name: 'double -0', schema: 'double', value: -0, json: '0' },
+    { name: 'double -0 keeps its sign', schema: 'double', value: -0, json: '-0.0' },
     { name: 'double NaN -> null', schema: 'double', value: NaN, json: 'null' },
     { name: 'double Infinity -> null', schema: 'double', value: Infinity, json: 'null' },
     { name: 'double -Infinity -> null', schema: 'double', value: -Infinity, json: 'null' },
@@ -570,10 +576,10 @@ describe('bytes that do not decode: AvroDecodeError', () => {
     assert.equal((decode({ type: 'array', items: 'null' }, bytes(varint(1_000_000n), 0)) as unknown[]).length, 1_000_000);
   });
 
-  test('absurd nesting of a recursive schema is a decode error, not a stack overflow escaping', () => {
+  test('absurd nesting of a recursive schema throws NestingTooDeep (a bad record at the map stage), not a stack overflow escaping', () => {
     const node = { type: 'record', name: 'Node', fields: [{ name: 'next', type: ['null', 'Node'] }] };
     const payload = Buffer.concat([Buffer.alloc(1_000_000, 2), Buffer.from([0])]);
-    assertDecodeError(node, payload, /payload does not decode/);
+    assert.throws(() => decode(node, payload), (err: unknown) => err instanceof NestingTooDeep && /more than 1000 levels deep/.test(err.message));
     // a reasonable depth decodes: the top record, then one more per union index 1
     const depth = 100;
     const ok = decode(node, Buffer.concat([Buffer.alloc(depth, 2), Buffer.from([0])]));
@@ -611,6 +617,13 @@ describe('invalid writer schemas: AvroSchemaError from compileAvroDecoder', () =
     });
   }
 
+  test('defaults play no part in reading with the writer schema: a long default beyond 2^53 (valid for Java Avro) compiles', () => {
+    const text = '{"type":"record","name":"R","fields":[{"name":"id","type":"long"},{"name":"max","type":"long","default":9223372036854775807},' +
+      '{"name":"min","type":["long","null"],"default":-9223372036854775808},{"name":"e","type":{"type":"enum","name":"E","symbols":["A"],"default":"A"},"default":"A"}]}';
+    const decoded = compileAvroDecoder(text)(bytes(varint(1n), varint(5n), varint(0n), varint(-1n), varint(0n)));
+    assert.equal(JSON.stringify(decoded), '{"id":1,"max":5,"min":-1,"e":"A"}');
+  });
+
   test('a primitive schema as JSON text (as the registry stores it)', () => {
     assert.equal(JSON.stringify(compileAvroDecoder('"string"')(bytes(varint(1n), 0x7a))), '"z"');
   });
@@ -634,9 +647,16 @@ function reference(t: AvroType, v: unknown): unknown {
       const n = v as bigint;
       return n >= -9007199254740991n && n <= 9007199254740991n ? Number(n) : rawJSON(n.toString());
     }
-    case 'float':
+    case 'float': {
+      // the fewest significant digits that read back as the same float32, by brute force
+      const x = v as number;
+      if (!Number.isFinite(x)) return null;
+      if (Object.is(x, -0)) return rawJSON('-0.0');
+      for (let p = 1; p <= 9; p++) if (Math.fround(Number(x.toPrecision(p))) === x) return Number(x.toPrecision(p));
+      throw new Error(`no decimal reads back as the float ${x}`);
+    }
     case 'double':
-      return Number.isFinite(v) ? v : null;
+      return !Number.isFinite(v) ? null : Object.is(v, -0) ? rawJSON('-0.0') : v;
     case 'bytes':
     case 'fixed':
       return (v as Buffer).toString('base64');

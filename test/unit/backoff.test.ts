@@ -51,8 +51,22 @@ describe('backoffMs', () => {
   });
 
   test('Retry-After wins when it is longer than the backoff', () => {
-    assert.equal(backoffMs(0, policy, top, 5000), 5000, 'beyond maxBackoffMs too: the server said so');
     assert.equal(backoffMs(3, policy, bottom, 401), 401);
+    assert.equal(backoffMs(0, policy, top, 1000), 1000);
+  });
+
+  test('Retry-After is honoured up to maxBackoffMs, never longer', () => {
+    assert.equal(backoffMs(0, policy, top, 5000), 1000);
+    assert.equal(backoffMs(0, policy, bottom, 5000), 1000);
+  });
+
+  test('a Retry-After beyond what a timer can hold still waits maxBackoffMs (Node would fire such a timer at once)', () => {
+    // 2^31 ms and more make setTimeout fire after 1 ms: a retry storm
+    for (const huge of [2 ** 31, 2 ** 31 * 1000, Number.MAX_SAFE_INTEGER, Infinity]) {
+      assert.equal(backoffMs(0, policy, bottom, huge), 1000, String(huge));
+    }
+    const widest = { ...policy, maxBackoffMs: 600_000 };
+    assert.equal(backoffMs(0, widest, bottom, parseRetryAfter('99999999999')), 600_000);
   });
 
   test('a shorter Retry-After does not shorten the backoff', () => {

@@ -37,11 +37,16 @@ describe('classifyResponse: 2xx', () => {
     { name: 'empty body', body: '', expected: 1, mentions: 'no results' },
     { name: 'JSON without data', body: '{}', expected: 1, mentions: 'no results' },
     { name: 'data that is not an array', body: '{"data":{}}', expected: 1, mentions: 'no results' },
+    { name: 'a null result', body: '{"data":[{"_id":"a","status":"ADDED","error":null},null]}', expected: 2, mentions: 'result 1 is null' },
+    { name: 'a number for a result', body: '{"data":[0]}', expected: 1, mentions: 'result 0 is 0' },
+    { name: 'a string for a result', body: '{"data":["ADDED"]}', expected: 1, mentions: 'result 0 is "ADDED"' },
+    { name: 'an array for a result', body: '{"data":[[]]}', expected: 1, mentions: 'result 0 is []' },
+    { name: 'a result without a status', body: '{"data":[{"_id":"a"}]}', expected: 1, mentions: 'not a document result' },
   ];
   for (const c of retries) {
-    test(`200 with ${c.name} -> retry (server-error)`, () => {
+    test(`200 with ${c.name} -> retry (bad-response)`, () => {
       const r = as(classifyResponse(200, c.body, undefined, c.expected), 'retry');
-      assert.equal(r.cause, 'server-error');
+      assert.equal(r.cause, 'bad-response');
       assert.ok(r.message.includes(c.mentions), r.message);
     });
   }
@@ -118,6 +123,13 @@ describe('classifyResponse: errors', () => {
     });
   }
 
+  test('401 names where the key came from when the sink is told (a RocksetSink: its Secret reference)', () => {
+    const source = 'spec.rockset.apiKeySecretRef (Secret rockset-api-key, key api-key)';
+    const f = as(classifyResponse(401, errorModel('Invalid API key', undefined, 'AUTHEXCEPTION'), undefined, 1, source), 'fatal');
+    assert.ok(f.message.endsWith(`(the API key was refused: check ${source})`), f.message);
+    assert.ok(!f.message.includes('ROCKSET_API_KEY') && !f.message.includes('apiKeyFile'), f.message);
+  });
+
   test('404 with a non-JSON body still gets the hint', () => {
     const f = as(classifyResponse(404, 'Not Found', undefined, 1), 'fatal');
     assert.ok(f.message.includes('Not Found') && f.message.includes('collection'), f.message);
@@ -160,6 +172,22 @@ describe('classifyError', () => {
     assert.equal((signal.reason as Error).name, 'TimeoutError');
     assert.equal(as(classifyError(signal.reason), 'retry').cause, 'timeout');
   });
+
+  const tlsCases: { name: string; err: unknown }[] = [
+    { name: 'a self-signed certificate', err: withCode('DEPTH_ZERO_SELF_SIGNED_CERT', 'self-signed certificate') },
+    { name: 'an unknown issuer', err: withCode('UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'unable to verify the first certificate') },
+    { name: 'a certificate for another host', err: withCode('ERR_TLS_CERT_ALTNAME_INVALID', "Hostname/IP does not match certificate's altnames") },
+    { name: 'an expired certificate', err: withCode('CERT_HAS_EXPIRED', 'certificate has expired') },
+    { name: 'a self-signed certificate as a fetch cause', err: new TypeError('fetch failed', { cause: withCode('SELF_SIGNED_CERT_IN_CHAIN') }) },
+  ];
+  for (const c of tlsCases) {
+    test(`${c.name} -> fatal TlsFailed naming the host and the fix`, () => {
+      const r = as(classifyError(c.err, 'api.example.test'), 'fatal');
+      assert.equal(r.reason, 'TlsFailed');
+      assert.match(r.message, /api\.example\.test/);
+      assert.match(r.message, /NODE_EXTRA_CA_CERTS/);
+    });
+  }
 
   test('the message names the code and the error text', () => {
     const r = as(classifyError(withCode('ECONNREFUSED', 'connect ECONNREFUSED 10.0.0.1:443')), 'retry');

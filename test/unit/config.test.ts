@@ -79,6 +79,11 @@ describe('validateConfig: defaults', () => {
     assert.deepEqual(c.documents, { idSource: 'coordinates', eventTime: 'timestamp', tombstones: 'delete' });
   });
 
+  test('idSource document is accepted with tombstones ignore, and every idSource with tombstones delete but document', () => {
+    assert.equal(validateConfig(withConfig({ documents: { idSource: 'document', tombstones: 'ignore' } })).documents.idSource, 'document');
+    for (const idSource of ['key', 'coordinates']) assert.equal(validateConfig(withConfig({ documents: { idSource, tombstones: 'delete' } })).documents.tombstones, 'delete');
+  });
+
   test('trailing slashes of apiServer are removed', () => {
     assert.equal(validateConfig(withConfig({ rockset: { apiServer: 'https://api.usw2a1.rockset.com/' } })).rockset.apiServer, 'https://api.usw2a1.rockset.com');
     assert.equal(validateConfig(withConfig({ rockset: { apiServer: 'http://localhost:3000//' } })).rockset.apiServer, 'http://localhost:3000');
@@ -92,6 +97,7 @@ describe('validateConfig: defaults', () => {
     { name: 'topics routed only by topicCollections', patch: { kafka: { topics: ['a', 'b'] }, rockset: { collection: undefined, topicCollections: { a: 'ca', b: 'cb' } } } },
     { name: 'tolerance all with a dead-letter topic', patch: { errors: { tolerance: 'all', deadLetterTopic: 'orders.dlq' } } },
     { name: 'eventTime field with its field', patch: { documents: { eventTime: 'field', eventTimeField: 'ts' } } },
+    { name: 'Rockset names with dashes, underscores and a nested workspace', patch: { rockset: { workspace: 'sales.eu-west_1', collection: 'Orders_2024-v2', topicCollections: { orders: '9orders' } } } },
     { name: 'SASL with a passwordFile', patch: { kafka: { sasl: { mechanism: 'scram-sha-512', username: 'u', passwordFile: '/secrets/pw' } } } },
   ];
   for (const c of accepted) {
@@ -110,6 +116,9 @@ describe('validateConfig: rejected, naming the field and a fix', () => {
     { name: 'batch.maxDocuments 20001', input: withConfig({ batch: { maxDocuments: 20_001 } }), mentions: ['batch.maxDocuments', '20001', '<= 20000'] },
     { name: 'batch.maxBytes above 10485760', input: withConfig({ batch: { maxBytes: 10_485_761 } }), mentions: ['batch.maxBytes', '10485761', '<= 10485760'] },
     { name: 'broker without a port', input: withConfig({ kafka: { brokers: ['localhost'] } }), mentions: ['kafka.brokers.0', '"localhost"', 'host:port'] },
+    { name: 'a collection name with a slash', input: withConfig({ rockset: { collection: 'orders/with slash' } }), mentions: ['rockset.collection', '"orders/with slash"', "a Rockset name: letters, digits, '-' and '_'"] },
+    { name: 'a workspace name with a space', input: withConfig({ rockset: { workspace: 'sales team' } }), mentions: ['rockset.workspace', '"sales team"', 'a Rockset name'] },
+    { name: 'a topicCollections route to a dotted name', input: withConfig({ rockset: { topicCollections: { orders: 'orders.eu' } } }), mentions: ['rockset.topicCollections.orders', '"orders.eu"', 'a Rockset name'] },
     { name: 'apiServer ftp://x', input: withConfig({ rockset: { apiServer: 'ftp://x' } }), mentions: ['rockset.apiServer', '"ftp://x"', 'https://'] },
     { name: 'apiServer not a url', input: withConfig({ rockset: { apiServer: 'not a url' } }), mentions: ['rockset.apiServer', '"not a url"', 'https://'] },
     {
@@ -153,6 +162,12 @@ describe('validateConfig: rejected, naming the field and a fix', () => {
     { name: 'eventTime field without eventTimeField', input: withConfig({ documents: { eventTime: 'field' } }), mentions: ['documents.eventTimeField', 'required', '"field"'] },
     { name: 'maxBackoffMs below initialBackoffMs', input: withConfig({ retry: { initialBackoffMs: 1000, maxBackoffMs: 999 } }), mentions: ['retry.maxBackoffMs', '999', '1000', 'Raise it'] },
     { name: 'heartbeat more than a third of the session', input: withConfig({ kafka: { heartbeatIntervalMs: 10_001, sessionTimeoutMs: 30_000 } }), mentions: ['kafka.heartbeatIntervalMs', '10001', '30000', 'Lower it'] },
+    {
+      name: 'idSource document with tombstones delete (the default)',
+      input: withConfig({ documents: { idSource: 'document' } }),
+      mentions: ['documents.tombstones', 'documents.idSource "document"', 'only the key', 'set documents.tombstones to "ignore"', 'documents.idSource to "key"'],
+    },
+    { name: 'idSource document with tombstones delete (explicit)', input: withConfig({ documents: { idSource: 'document', tombstones: 'delete' } }), mentions: ['documents.tombstones', 'documents.idSource "document"'] },
     { name: 'documents.tombstones "drop"', input: withConfig({ documents: { tombstones: 'drop' } }), mentions: ['documents.tombstones', '"drop"', 'delete, ignore'] },
     { name: 'logLevel "loud"', input: withConfig({ logLevel: 'loud' }), mentions: ['logLevel', '"loud"', 'fatal, error, warn, info, debug, trace'] },
     { name: 'wrong type', input: withConfig({ kafka: { ssl: 'yes' } }), mentions: ['kafka.ssl', 'boolean', '"yes"'] },

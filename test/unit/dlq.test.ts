@@ -83,3 +83,15 @@ describe('deadLetterMessage', () => {
     assert.deepEqual(r.headers, before);
   });
 });
+
+describe('deadLetterMessage: headers as produced', () => {
+  test('null values, repeated keys and the order between keys are kept, then the error headers follow', async () => {
+    const { HEADER_LIST, headersOf } = await import('../../sink/kafka/headers.ts');
+    const wire = [['a', Buffer.from('1')], ['n', null], ['b', Buffer.from('2')], ['a', null], ['__connect.errors.stage', Buffer.from('old')]] as const;
+    const m = deadLetterMessage({ record: record({ headers: headersOf(wire) }), stage: 'map', errorClass: 'MapError', message: 'no id' }, 's');
+    const list = (m.headers as unknown as Record<symbol, unknown>)[HEADER_LIST] as [string, unknown][];
+    assert.deepEqual(list.slice(0, 4), wire.slice(0, 4));
+    assert.deepEqual(list.slice(4).map(([k]) => k), Object.values(DLQ_HEADERS));
+    assert.deepEqual(list.filter(([k]) => k === DLQ_HEADERS.stage), [[DLQ_HEADERS.stage, 'map']], 'an old error header is replaced, not repeated');
+  });
+});

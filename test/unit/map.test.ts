@@ -72,6 +72,22 @@ describe('keyToId / coordinatesId', () => {
     assert.notEqual(keyToId(Buffer.from('\uFEFFabc')), keyToId(Buffer.from('abc')));
   });
 
+  test('keyToId: a binary key and a text key never share an _id; an _id starting with base64: is the base64 of the key bytes', () => {
+    assert.equal(keyToId(Buffer.from([0x80])), 'base64:gA==');
+    const text = Buffer.from('base64:gA==');
+    assert.equal(keyToId(text), `base64:${text.toString('base64')}`);
+    assert.equal(keyToId(Buffer.from('base64:')), `base64:${Buffer.from('base64:').toString('base64')}`);
+    // text that merely contains the prefix, or spells it otherwise, keeps its id
+    for (const k of ['x-base64:gA==', 'BASE64:gA==', 'base64', ' base64:gA==']) assert.equal(keyToId(Buffer.from(k)), k);
+  });
+
+  test('canonicalKey: a decoded string key starting with base64: is written as the base64 of its UTF-8, like a text key', async () => {
+    const { canonicalKey } = await import('../../sink/decode/key.ts');
+    assert.equal(canonicalKey('base64:gA=='), `base64:${Buffer.from('base64:gA==').toString('base64')}`);
+    assert.equal(canonicalKey('base64:gA=='), keyToId(Buffer.from('base64:gA==')));
+    assert.equal(canonicalKey('user-1'), 'user-1');
+  });
+
   test('coordinatesId is <topic>-<partition>-<offset>', () => {
     assert.equal(coordinatesId(record({ topic: 'a.b-c', partition: 11, offset: '9223372036854775807' })), 'a.b-c-11-9223372036854775807');
   });
@@ -236,6 +252,13 @@ describe('mapRecord: tombstones', () => {
     assert.equal((del as { json: string }).json, JSON.stringify({ _id: upsert(up).id }));
   });
 
+  test('a text key spelling a binary key\'s id deletes its own document, not the binary key\'s', () => {
+    const binary = Buffer.from([0x80]);
+    const text = Buffer.from('base64:gA==');
+    assert.notEqual(upsert(mapRecord(record({ k: binary }), options())).id, upsert(mapRecord(record({ k: text }), options())).id);
+    assert.equal((mapRecord(record({ v: null, k: text }), options()) as { id: string }).id, upsert(mapRecord(record({ k: text }), options())).id);
+  });
+
   test('with a multi-byte key: bytes count UTF-8 bytes', () => {
     const a = mapRecord(record({ v: null, k: 'ü😀' }), options());
     assert.equal(a.kind, 'delete');
@@ -353,5 +376,98 @@ describe('nested event-time fields and decoded keys', () => {
     assert.equal(mapRecord(rec('{}', Buffer.from('x')), opts).kind, 'bad');
     const tomb = mapRecord({ ...rec('{}', Buffer.from('x')), value: null }, opts);
     assert.equal(tomb.kind, 'bad');
+  });
+});
+
+describe('mapRecord: values nesting too deep', () => {
+  const nested = (depth: number, inner = '1') => '['.repeat(depth) + inner + ']'.repeat(depth);
+  const tooDeep = (b: Extract<Action, { kind: 'bad' }>) => {
+    assert.equal(b.stage, 'map');
+    assert.equal(b.errorClass, 'NestingTooDeep');
+    assert.equal(b.offset, '42');
+    assert.match(b.message, /more than 1000 levels deep/);
+  };
+
+  test('a JSON value thousands of levels deep is a bad record at stage map, whether or not it has an _id', () => {
+    for (const v of [`{"_id":"x","a":${nested(5000)}}`, `{"a":${nested(5000)}}`, `{"a":${nested(100_000)}}`, `[{"a":${nested(5000)}}]`]) {
+      tooDeep(bad(mapRecord(record({ v }), options())));
+    }
+  });
+
+  test('one level past the limit is a bad record, the limit itself is written', () => {
+    // {"a": plus 999 arrays: 1000 levels; one more array: 1001
+    assert.equal(upsert(mapRecord(record({ v: `{"a":${nested(999)}}` }), options())).kind, 'upsert');
+    assert.equal(upsert(mapRecord(record({ v: `{"_id":"x","a":${nested(999)}}` }), options())).kind, 'upsert');
+    tooDeep(bad(mapRecord(record({ v: `{"a":${nested(1000)}}` }), options())));
+    tooDeep(bad(mapRecord(record({ v: `{"_id":"x","a":${nested(1000)}}` }), options())));
+  });
+
+  test('brackets inside strings do not count as nesting', () => {
+    const s = JSON.stringify('[{'.repeat(3000) + '\\"[');
+    assert.equal(upsert(mapRecord(record({ v: `{"s":${s}}` }), options())).kind, 'upsert');
+    assert.equal(upsert(mapRecord(record({ v: `{"_id":"x","s":${s}}` }), options())).kind, 'upsert');
+  });
+
+  test('a deep value read with the big-integer reviver (eventTime field) is a bad record, not invalid JSON', () => {
+    const v = `{"at":1700000000000,"n":12345678901234567890,"a":${nested(5000)}}`;
+    tooDeep(bad(mapRecord(record({ v }), options({ eventTime: 'field', eventTimeField: 'at' }))));
+  });
+
+  test('a decoded value nesting too deep is a bad record at stage map', () => {
+    let deep: unknown = 1;
+    for (let i = 0; i < 20_000; i++) deep = [deep];
+    tooDeep(bad(mapRecord(record(), options({}, { decode: () => ({ a: deep }) }))));
+    let deeper: unknown = 1;
+    for (let i = 0; i < 1000; i++) deeper = { n: deeper };
+    tooDeep(bad(mapRecord(record(), options({}, { decode: () => ({ a: deeper }) }))));
+  });
+
+  test('a decoded key nesting too deep is a bad record at stage map, for upserts and tombstones', async () => {
+    const { canonicalKey } = await import('../../sink/decode/key.ts');
+    let deep: unknown = 1;
+    for (let i = 0; i < 20_000; i++) deep = { k: deep };
+    const opts = options({}, { keyId: () => canonicalKey(deep) });
+    tooDeep(bad(mapRecord(record(), opts)));
+    tooDeep(bad(mapRecord(record({ v: null }), opts)));
+  });
+});
+
+describe('registry-decoded values nesting too deep', () => {
+  const avroList = JSON.stringify({ type: 'record', name: 'Node', fields: [{ name: 'next', type: ['null', 'Node'] }] });
+  // union branch 1 (Node), `depth` times, then branch 0 (null)
+  const avroPayload = (depth: number) => Buffer.concat([Buffer.alloc(depth, 0x02), Buffer.from([0x00])]);
+
+  test('an Avro value of a recursive schema, deeper than the limit or than the stack, is a bad record at stage map', async () => {
+    const { compileAvroDecoder } = await import('../../sink/decode/avro.ts');
+    const decode = compileAvroDecoder(avroList);
+    assert.equal(upsert(mapRecord(record(), options({}, { decode: () => decode(avroPayload(998)) }))).kind, 'upsert');
+    for (const depth of [1000, 200_000]) {
+      const b = bad(mapRecord(record(), options({}, { decode: () => decode(avroPayload(depth)) })));
+      assert.deepEqual([b.stage, b.errorClass], ['map', 'NestingTooDeep'], `depth ${depth}: ${b.message}`);
+    }
+  });
+
+  test('a JSON Schema value deeper than the limit is a bad record at stage map, also when it holds a big integer', async () => {
+    const { compileJsonSchemaDecoder } = await import('../../sink/decode/jsonschema.ts');
+    const decode = compileJsonSchemaDecoder('{"type":"object"}');
+    for (const v of [`{"a":${'['.repeat(5000)}${']'.repeat(5000)}}`, `{"n":12345678901234567890,"a":${'['.repeat(5000)}${']'.repeat(5000)}}`]) {
+      const b = bad(mapRecord(record(), options({}, { decode: () => decode(Buffer.from(v)) })));
+      assert.deepEqual([b.stage, b.errorClass], ['map', 'NestingTooDeep'], b.message);
+    }
+  });
+});
+
+describe('negative zero', () => {
+  test('a JSON value\'s -0.0 keeps its sign in the document, whichever path writes it', () => {
+    for (const v of ['{"a":-0.0,"b":-0,"c":-0.5,"d":-0e2,"e":0,"s":"-0"}', '{"_id":"x","a":-0.0,"b":-0,"c":-0.5,"d":-0e2,"e":0,"s":"-0"}']) {
+      const text = upsert(mapRecord(record({ v }), options())).json;
+      assert.match(text, /"a":-0\.0,"b":-0,"c":-0\.5,"d":-0e2,"e":0,"s":"-0"/, text);
+    }
+  });
+
+  test('a JSON Schema value\'s -0.0 keeps its sign', async () => {
+    const { compileJsonSchemaDecoder } = await import('../../sink/decode/jsonschema.ts');
+    const decode = compileJsonSchemaDecoder('{"type":"object"}');
+    assert.match(upsert(mapRecord(record(), options({}, { decode: () => decode(Buffer.from('{"a":-0.0,"n":[-0]}')) }))).json, /"a":-0\.0,"n":\[-0\]/);
   });
 });

@@ -192,6 +192,14 @@ describe('scalars', () => {
       expected: '{"fl":3.4028235e+38,"db":0.1}',
     },
     {
+      name: 'a negative zero float or double keeps its sign, as in Avro',
+      type: 'test.sink.Scalars',
+      framing: [1],
+      value: { fl: -0, db: -0 },
+      keys: ['fl', 'db'],
+      expected: '{"fl":-0.0,"db":-0.0}',
+    },
+    {
       name: 'NaN and Infinity become null',
       type: 'test.sink.Scalars',
       framing: [1],

@@ -97,8 +97,14 @@ objects), and Secrets are read-only (the operator hashes their versions to roll 
 - apiGroups: [""]
   resources: ["configmaps"]
   verbs: ["get", "list", "watch", "create", "patch"]
+# Secrets: the operator lists and watches their metadata only and gets a referenced
+# one by name (key names; the lag reader's SASL password); RBAC cannot tell a metadata
+# list from a full one, so rbac.watchSecrets: false leaves get only.
 - apiGroups: [""]
-  resources: ["secrets", "pods"]
+  resources: ["secrets"]
+  verbs: {{ if .Values.rbac.watchSecrets }}["get", "list", "watch"]{{ else }}["get"]{{ end }}
+- apiGroups: [""]
+  resources: ["pods"]
   verbs: ["get", "list", "watch"]
 - apiGroups: [""]
   resources: ["events"]
