@@ -24,11 +24,11 @@ const OP_NS = 'rockset-system';
 const RELEASE = 'rso';
 const API_KEY = 'pods-test-key';
 const WS = 'commons';
-// Adapting to a changed CRD or chart is one line here: fields every test sink's
-// spec.rockset gets (e.g. { allowInsecureHttp: true } once an http apiServer needs it),
-// and chart values the release gets (e.g. ['--set', 'allowedApiHosts={<emulator host>}']).
-const ROCKSET_EXTRA: Record<string, unknown> = {};
-const chartExtra = (_emulatorHost: string): string[] => [];
+// What the test setup needs beyond the user's files, in one place: the emulator speaks
+// http (an apiServer the CRD refuses without allowInsecureHttp) on a host the chart's
+// default allowedApiHosts (*.rockset.com) leaves out.
+const ROCKSET_EXTRA: Record<string, unknown> = { allowInsecureHttp: true };
+const chartExtra = (emulatorHost: string): string[] => ['--set-json', `allowedApiHosts=${JSON.stringify([emulatorHost])}`];
 
 let cp: ControlPlane;
 let node: RealNode;
