@@ -122,7 +122,8 @@ before(async () => {
 
 after(async () => {
   // workloads before the node: the sinks' pods go while the kubelet still runs
-  if (cp) await kubectl(cp, ['delete', 'namespace', NS, '--wait=true', '--timeout=90s'], { timeoutMs: 100_000 }).catch(() => {});
+  // (the operator's namespace too: its Deployment would bring the pod back on the node)
+  if (cp) await kubectl(cp, ['delete', 'namespace', NS, OP_NS, '--ignore-not-found', '--wait=true', '--timeout=90s'], { timeoutMs: 100_000 }).catch(() => {});
   await node?.stop();
   await emulator?.close();
   await kafka?.stop();
