@@ -91,6 +91,9 @@ export async function runKafkaTool(
 }
 
 export interface StartKafkaOptions {
+  /** Address the PLAINTEXT listener binds and advertises; default 127.0.0.1. Pods on a
+   *  CNI bridge need the bridge's gateway address (they cannot reach the host's loopback). */
+  host?: string;
   /** Extra server.properties lines. */
   properties?: Record<string, string | number | boolean>;
   /** Where the broker's own log goes; default: kept in memory, shown only if start fails. */
@@ -109,12 +112,13 @@ export async function startKafka(opts: StartKafkaOptions = {}): Promise<KafkaBro
   fs.writeFileSync(path.join(dataDir, 'owner.pid'), String(process.pid));
   const port = await freePort();
   const controllerPort = await freePort();
+  const host = opts.host ?? '127.0.0.1';
   const props: Record<string, string | number | boolean> = {
     'process.roles': 'broker,controller',
     'node.id': 1,
     'controller.quorum.voters': `1@127.0.0.1:${controllerPort}`,
-    listeners: `PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}`,
-    'advertised.listeners': `PLAINTEXT://127.0.0.1:${port}`,
+    listeners: `PLAINTEXT://${host}:${port},CONTROLLER://127.0.0.1:${controllerPort}`,
+    'advertised.listeners': `PLAINTEXT://${host}:${port}`,
     'controller.listener.names': 'CONTROLLER',
     'inter.broker.listener.name': 'PLAINTEXT',
     'listener.security.protocol.map': 'CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
@@ -166,7 +170,7 @@ export async function startKafka(opts: StartKafkaOptions = {}): Promise<KafkaBro
   child.stderr.on('data', onOutput);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
 
-  const bootstrap = `127.0.0.1:${port}`;
+  const bootstrap = `${host}:${port}`;
   const probe = new Kafka({ clientId: 'harness-probe', brokers: [bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 0 }, connectionTimeout: 1000 });
   const admin = probe.admin();
   try {
