@@ -49,7 +49,8 @@ test('a worker waiting out a long Retry-After lets a joining worker take its par
   const bStarted = Date.now();
   await waitFor('the joining worker to get a partition', () => joins(b).some((j) => (j.assignment?.[topic] ?? []).length > 0), { timeoutMs: 40_000 });
   const took = Date.now() - bStarted;
-  assert.ok(took < 20_000, `the rebalance waited ${took} ms for the sleeping worker`);
+  // the old code held the group for the whole 45 s Retry-After
+  assert.ok(took < 30_000, `the rebalance waited ${took} ms for the sleeping worker`);
   // the records are written by whoever owns them now, long before the 45 s are up
   await waitForCount(emu, 2, 'events', 20_000);
   assert.equal(a.child.exitCode, null, 'the waiting worker left its batch uncommitted and stayed');
