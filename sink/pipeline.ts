@@ -47,7 +47,6 @@ export interface PartitionBatch {
   records: SinkRecord[];
   /** The batch's last offset, counting records kafkajs filtered (aborted transactions, control markers). */
   lastOffset: string;
-  highWatermark: string;
   commit(nextOffset: string): Promise<void>;
   heartbeat(): Promise<void>;
   /** performance.now() of this member's last heartbeat (or join) the coordinator accepted. */

@@ -276,7 +276,6 @@ export async function startSink(loaded: LoadedConfig, log: Logger): Promise<Runn
           partition: batch.partition,
           records,
           lastOffset: batch.lastOffset(),
-          highWatermark: batch.highWatermark,
           heartbeat,
           lastHeartbeatAt: () => lastHeartbeatAt,
           isActive: () => isRunning() && !isStale() && !stopping.signal.aborted,
