@@ -2,7 +2,7 @@
 // where it came from and why it failed, named as Kafka Connect names them so
 // existing tooling and habits carry over. The send is acknowledged by all
 // in-sync replicas before the sink commits past the record.
-import type { Kafka, Producer } from 'kafkajs';
+import type { Producer } from 'kafkajs';
 import type { DeadLetter } from './pipeline.ts';
 import { FatalSinkError } from './errors.ts';
 import { headerEntries, headersOf, type HeaderEntry } from './kafka/headers.ts';
@@ -59,15 +59,4 @@ export function deadLetterWriter(producer: Producer, topic: string, sinkName: st
       throw err;
     }
   };
-}
-
-/** Whether the cluster has the topic now (a short-lived admin connection: dead letters are rare). */
-export async function topicExists(kafka: Kafka, topic: string): Promise<boolean> {
-  const admin = kafka.admin();
-  try {
-    await admin.connect();
-    return (await admin.listTopics()).includes(topic);
-  } finally {
-    await admin.disconnect().catch(() => undefined);
-  }
 }

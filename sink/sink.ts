@@ -13,7 +13,7 @@ import { kafkaLogCreator } from './log.ts';
 import { RocksetClient } from './rockset/client.ts';
 import { Pipeline } from './pipeline.ts';
 import { Semaphore } from './semaphore.ts';
-import { deadLetterWriter, topicExists } from './dlq.ts';
+import { deadLetterWriter } from './dlq.ts';
 import { BatchAbandoned, FatalSinkError, membershipLost, topicOrPartitionUnknown } from './errors.ts';
 import { meterDecompression, registerCompressionCodecs } from './kafka/codecs.ts';
 import { registerHeaderCodec } from './kafka/headers.ts';
@@ -92,7 +92,7 @@ export async function startSink(loaded: LoadedConfig, log: Logger): Promise<Runn
     mapOptions,
     prepare,
     write: (req, signal) => client.write(req, signal),
-    deadLetter: producer && dlqTopic ? deadLetterWriter(producer, dlqTopic, config.kafka.groupId, () => topicExists(kafka, dlqTopic)) : undefined,
+    deadLetter: producer && dlqTopic ? deadLetterWriter(producer, dlqTopic, config.kafka.groupId, async () => (await absentTopics(kafka, [dlqTopic])).length === 0) : undefined,
     metrics,
     log,
     permits: new Semaphore(config.rockset.maxInFlightRequests),
