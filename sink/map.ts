@@ -4,7 +4,7 @@
 // write replaces instead of duplicating.
 import type { SinkConfig } from './config/schema.ts';
 import { NestingTooDeep, isStackOverflow, jsonNestsTooDeep } from './decode/depth.ts';
-import { BINARY_ID } from './decode/key.ts';
+import { BINARY_ID, textKeyId } from './decode/key.ts';
 import { DecodeError, decodeJsonText, parseJsonText } from './decode/json.ts';
 import type { Action, SinkRecord } from './record.ts';
 
@@ -38,7 +38,7 @@ export function keyToId(key: Buffer | null): string | undefined {
   } catch {
     return BINARY_ID + key.toString('base64');
   }
-  return text.startsWith(BINARY_ID) ? BINARY_ID + key.toString('base64') : text;
+  return textKeyId(text);
 }
 
 export function coordinatesId(r: SinkRecord): string {

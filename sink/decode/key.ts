@@ -6,6 +6,11 @@ import { NestingTooDeep, isStackOverflow, jsonNestsTooDeep } from './depth.ts';
 /** The prefix of an `_id` made of a key's bytes in base64 (a binary key, or a text key starting with this prefix). */
 export const BINARY_ID = 'base64:';
 
+/** A text key as an `_id`: itself, unless it starts with BINARY_ID: then its UTF-8 bytes in that form, so no text key can name a binary key's document. */
+export function textKeyId(text: string): string {
+  return text.startsWith(BINARY_ID) ? BINARY_ID + Buffer.from(text).toString('base64') : text;
+}
+
 /**
  * A decoded key as a Rockset `_id`: stable across producers, so the same key
  * always names the same document. Strings stay as they are (one starting with
@@ -14,7 +19,7 @@ export const BINARY_ID = 'base64:';
  */
 export function canonicalKey(value: unknown): string | undefined {
   if (value === null || value === undefined) return undefined;
-  if (typeof value === 'string') return value.startsWith(BINARY_ID) ? BINARY_ID + Buffer.from(value).toString('base64') : value;
+  if (typeof value === 'string') return textKeyId(value);
   let json: string;
   try {
     json = canonicalJson(value);
