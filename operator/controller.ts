@@ -111,8 +111,8 @@ export class Controller {
   #resync: ReturnType<typeof setInterval> | undefined;
   #started = false;
   #pendingEvents: Promise<void> = Promise.resolve();
-  readonly #groupOf = new Map<string, string>();
-  readonly #brokersOf = new Map<string, string>();
+  /** Each watched sink's consumer group and brokers (namespace/name -> use), kept by the sink informers' events. */
+  readonly #groupUses = new Map<string, GroupUse>();
 
   constructor(o: ControllerOptions) {
     this.#o = o;
@@ -246,23 +246,16 @@ export class Controller {
   /** Sinks sharing the old or new group of a changed sink: their conflict may have begun or ended. */
   #groupPeersChanged(type: EventType, sink: RocksetSink): void {
     const key = `${sink.metadata.namespace}/${sink.metadata.name}`;
-    const before = this.#groupOf.get(key);
-    const now = type === 'DELETED' ? undefined : groupUse(sink)?.groupId;
-    const brokers = now === undefined ? undefined : JSON.stringify(sink.spec?.kafka?.brokers ?? []);
-    const brokersChanged = this.#brokersOf.get(key) !== brokers;
-    if (now === undefined) {
-      this.#groupOf.delete(key);
-      this.#brokersOf.delete(key);
-    } else {
-      this.#groupOf.set(key, now);
-      this.#brokersOf.set(key, brokers!);
-    }
+    const before = this.#groupUses.get(key);
+    const now = type === 'DELETED' ? undefined : groupUse(sink);
+    if (now) this.#groupUses.set(key, now);
+    else this.#groupUses.delete(key);
     // Status writes and other edits that keep the group and brokers concern no peer.
-    if (before === now && !brokersChanged) return;
-    for (const other of this.sinks()) {
-      const k = `${other.metadata.namespace}/${other.metadata.name}`;
-      const g = this.#groupOf.get(k);
-      if (k !== key && g !== undefined && (g === before || g === now)) this.#enqueue(other.metadata.namespace, other.metadata.name);
+    if (before?.groupId === now?.groupId && JSON.stringify(before?.brokers) === JSON.stringify(now?.brokers)) return;
+    for (const [k, other] of this.#groupUses) {
+      if (k === key || (other.groupId !== before?.groupId && other.groupId !== now?.groupId)) continue;
+      const [namespace, name] = k.split('/') as [string, string];
+      this.#enqueue(namespace, name);
     }
   }
 
@@ -303,7 +296,7 @@ export class Controller {
           allowedApiHosts: this.#o.allowedApiHosts ?? [],
           groupConflicts: (sink) => {
             const me = groupUse(sink);
-            return me ? groupConflicts(me, this.sinks().map(groupUse).filter((u): u is GroupUse => u !== undefined)) : [];
+            return me ? groupConflicts(me, [...this.#groupUses.values()]) : [];
           },
           readLag: async (s) => this.#lag.lag(s.metadata.namespace, s.metadata.name),
         });
