@@ -36,6 +36,9 @@ export function jsonNestsTooDeep(json: Uint8Array | string): boolean {
   return typeof json === 'string' ? scanText(json) : scanBytes(json);
 }
 
+// scanBytes and scanText are one scan over two kinds of input, written twice on
+// purpose: the byte scan runs on every long JSON value of the hot path and stays a
+// plain typed-array loop, with no accessor call per byte.
 function scanBytes(b: Uint8Array): boolean {
   let depth = 0;
   const n = b.length;
