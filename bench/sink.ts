@@ -317,6 +317,34 @@ function runCeiling(broker: KafkaBroker, topic: string, records: number): Promis
   });
 }
 
+/**
+ * CPU seconds of a process's threads so far, by kind (the thread's name): `main` (the
+ * JavaScript event loop), `mapping` (Node worker threads), `v8` (V8's helpers: concurrent
+ * GC and compilation), `other` (libuv's pool, signal and inspector threads).
+ */
+function threadCpuSeconds(pid: number): Record<string, number> {
+  const out: Record<string, number> = { main: 0, mapping: 0, v8: 0, other: 0 };
+  let tasks: string[] = [];
+  try {
+    tasks = fs.readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tasks) {
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const seconds = (Number(fields[11]) + Number(fields[12])) / 100;
+      const kind = tid === String(pid) ? 'main' : name === 'WorkerThread' ? 'mapping' : name.startsWith('V8') ? 'v8' : 'other';
+      out[kind] = (out[kind] ?? 0) + seconds;
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return out;
+}
+
 /** CPU seconds (user + system) a process has used so far; 0 when it is gone. */
 function cpuSeconds(pid: number): number {
   try {
@@ -424,13 +452,14 @@ async function drain(opts: { broker: KafkaBroker; emulator: Emulator; topic: str
     let doneAt = 0;
     // CPU used by each process while documents flow (first document seen -> all present).
     const pids = { sink: sink.child.pid ?? 0, emulator: opts.emulator.pid, broker: opts.broker.pid };
-    let cpuStart: { at: number; count: number; sink: number; emulator: number; broker: number } | undefined;
+    let cpuStart: { at: number; count: number; sink: number; emulator: number; broker: number; threads: Record<string, number> } | undefined;
     let cpu: Record<string, number> = {};
     let cpuUs: Record<string, number> = {};
+    let threadUs: Record<string, number> = {};
     await waitFor(`${opts.records} documents in ${WS}.${opts.collection}`, async () => {
       if (sink.child.exitCode !== null) throw new Error(`the sink exited with ${sink.child.exitCode}`);
       const count = await opts.emulator.admin.count(WS, opts.collection);
-      if (count > 0 && cpuStart === undefined) cpuStart = { at: performance.now(), count, sink: cpuSeconds(pids.sink), emulator: cpuSeconds(pids.emulator), broker: cpuSeconds(pids.broker) };
+      if (count > 0 && cpuStart === undefined) cpuStart = { at: performance.now(), count, sink: cpuSeconds(pids.sink), emulator: cpuSeconds(pids.emulator), broker: cpuSeconds(pids.broker), threads: threadCpuSeconds(pids.sink) };
       if (count < opts.records) return false;
       doneAt = performance.now();
       if (cpuStart !== undefined) {
@@ -439,6 +468,8 @@ async function drain(opts: { broker: KafkaBroker; emulator: Emulator; topic: str
         const records = count - cpuStart.count;
         cpu = { sink: round(used.sink / s, 2), emulator: round(used.emulator / s, 2), broker: round(used.broker / s, 2) };
         if (records > 0) cpuUs = { sink: round((used.sink * 1e6) / records, 1), emulator: round((used.emulator * 1e6) / records, 1), broker: round((used.broker * 1e6) / records, 1) };
+        const threads = threadCpuSeconds(pids.sink);
+        if (records > 0) threadUs = Object.fromEntries(Object.entries(threads).map(([k, v]) => [k, round(((v - (cpuStart!.threads[k] ?? 0)) * 1e6) / records, 1)]));
       }
       return true;
     }, { timeoutMs: 600_000, intervalMs: 20, abort: () => (sink.child.exitCode !== null ? new Error(`the sink exited with ${sink.child.exitCode}`) : undefined) });
@@ -467,6 +498,8 @@ async function drain(opts: { broker: KafkaBroker; emulator: Emulator; topic: str
       coresUsed: cpu,
       /** CPU microseconds per document of each process over the same window (/proc/<pid>/stat ticks: 10 ms resolution). */
       cpuUsPerRecord: cpuUs,
+      /** The sink's CPU microseconds per document by thread: main (event loop), mapping (worker threads), v8 (GC and compiler helpers), other. */
+      sinkThreadUsPerRecord: threadUs,
     };
     return result;
   } finally {
@@ -770,6 +803,7 @@ try {
     ['  e2e p50/p99 after the first 5 s', latency ? `${latency.afterFirst5s.p50Ms}/${latency.afterFirst5s.p99Ms}` : 'n/a', '', ''],
     ['  cores used sink/emulator/broker', sinkJson ? `${sinkJson.coresUsed['sink']}/${sinkJson.coresUsed['emulator']}/${sinkJson.coresUsed['broker']}` : 'n/a', '', ''],
     ['  CPU us/record sink/emulator/broker', sinkJson ? `${sinkJson.cpuUsPerRecord['sink']}/${sinkJson.cpuUsPerRecord['emulator']}/${sinkJson.cpuUsPerRecord['broker']}` : 'n/a', '', ''],
+    ['  sink us/record main/mapping/v8/other', sinkJson ? `${sinkJson.sinkThreadUsPerRecord['main']}/${sinkJson.sinkThreadUsPerRecord['mapping']}/${sinkJson.sinkThreadUsPerRecord['v8']}/${sinkJson.sinkThreadUsPerRecord['other']}` : 'n/a', '', ''],
     ['  CPU us/record ceiling consumer', fmt(ceiling?.['cpuUsPerRecord']), '', ''],
     ['  ratio bound on this machine', fmt(bound?.ratio), '', ''],
     ['  docs per write request', fmt(sinkJson?.avgDocsPerRequest), '', ''],

@@ -2,14 +2,32 @@
 // the records' order: a new request starts whenever the method (add vs delete)
 // or the collection changes, or the next document would break the count or byte
 // limit. Bytes count the serialized request body, the size Rockset limits.
-import { jsonText, type WriteAction } from './record.ts';
+import { jsonText, type Action, type WriteAction } from './record.ts';
 
 export interface WriteRequest {
   method: 'POST' | 'DELETE';
   collection: string;
-  actions: WriteAction[];
-  /** Size of `body()`, in bytes. */
+  /**
+   * The documents, in record order. A request built on a mapping thread makes these
+   * objects on first use only: a retry of part of it, a split, a rejected document.
+   */
+  readonly actions: WriteAction[];
+  /** How many documents. */
+  count: number;
+  /** The offset of the first document's record. */
+  firstOffset: string;
+  /** Size of the body, in bytes. */
   bytes: number;
+  /** UTF-8 bytes of all the documents' `_id`s: what bounds the size of the answer. */
+  idBytes: number;
+  /** The body, when a mapping thread built it; else requestBodyBytes(actions). */
+  body?: Uint8Array;
+}
+
+/** A partition batch after mapping: its write requests in order, and the records that write nothing (skips, bad records). */
+export interface MappedBatch {
+  requests: WriteRequest[];
+  others: Exclude<Action, WriteAction>[];
 }
 
 const ENVELOPE = '{"data":[]}'.length;
@@ -27,31 +45,53 @@ export function requestBodyBytes(actions: readonly WriteAction[]): Buffer {
   let size = ENVELOPE + Math.max(0, actions.length - 1);
   for (const a of actions) size += a.bytes;
   const body = Buffer.allocUnsafe(size);
-  let at = body.write('{"data":[', 0, 'latin1');
+  const at = writeBody(body, 0, actions);
+  // `bytes` is computed where each document is made; should one be off, a torn body must not go out.
+  return at === size ? body : Buffer.from(requestBody(actions));
+}
+
+/** Writes the body of `actions` into `out` at `at`; returns where it ends, or -1 when a document's size is not its `bytes`. */
+export function writeBody(out: Buffer, at: number, actions: readonly WriteAction[]): number {
+  at += out.write('{"data":[', at, 'latin1');
   for (let i = 0; i < actions.length; i++) {
-    if (i > 0) body[at++] = 0x2c; // ,
+    if (i > 0) out[at++] = 0x2c; // ,
     const a = actions[i]!;
+    const json = a.json;
     let written: number;
-    if (typeof a.json === 'string') {
-      written = body.write(a.json, at, 'utf8');
+    if (typeof json === 'string') {
+      written = out.write(json, at, 'utf8');
+    } else if (json instanceof Uint8Array) {
+      out.set(json, at);
+      written = json.length;
     } else {
-      body.set(a.json.head, at);
-      written = a.json.head.length + body.write(a.json.tail, at + a.json.head.length, 'utf8');
+      out.set(json.head, at);
+      written = json.head.length + out.write(json.tail, at + json.head.length, 'utf8');
     }
-    // `bytes` is computed where each document is made; should one be off, a torn body must not go out.
-    if (written !== a.bytes) return Buffer.from(requestBody(actions));
+    if (written !== a.bytes) return -1;
     at += written;
   }
-  body.write(']}', at, 'latin1');
-  return body;
+  return at + out.write(']}', at, 'latin1');
+}
+
+/** One request of actions of one method and collection (at least one). */
+export function writeRequest(actions: WriteAction[]): WriteRequest {
+  const first = actions[0]!;
+  let bytes = ENVELOPE + actions.length - 1;
+  let idBytes = 0;
+  for (const a of actions) {
+    bytes += a.bytes;
+    idBytes += Buffer.byteLength(a.id);
+  }
+  return { method: first.kind === 'upsert' ? 'POST' : 'DELETE', collection: first.collection, actions, count: actions.length, firstOffset: first.offset, bytes, idBytes };
 }
 
 export function planRequests(actions: readonly WriteAction[], limits: { maxDocuments: number; maxBytes: number }): WriteRequest[] {
   const out: WriteRequest[] = [];
-  let current: WriteRequest | undefined;
+  let current: (WriteRequest & { actions: WriteAction[] }) | undefined;
   for (const a of actions) {
     const method = a.kind === 'upsert' ? 'POST' : 'DELETE';
     const added = a.bytes + (current && current.actions.length > 0 ? 1 : 0);
+    const idBytes = Buffer.byteLength(a.id);
     if (
       !current ||
       current.method !== method ||
@@ -59,20 +99,44 @@ export function planRequests(actions: readonly WriteAction[], limits: { maxDocum
       current.actions.length >= limits.maxDocuments ||
       current.bytes + added > limits.maxBytes
     ) {
-      current = { method, collection: a.collection, actions: [a], bytes: ENVELOPE + a.bytes };
+      current = { method, collection: a.collection, actions: [a], count: 1, firstOffset: a.offset, bytes: ENVELOPE + a.bytes, idBytes };
       out.push(current);
     } else {
       current.actions.push(a);
+      current.count++;
       current.bytes += added;
+      current.idBytes += idBytes;
     }
+  }
+  return out;
+}
+
+/** A batch's actions (one per record, in order) as requests and the rest. */
+export function planBatch(actions: readonly Action[], limits: { maxDocuments: number; maxBytes: number }): MappedBatch {
+  const writes: WriteAction[] = [];
+  const others: MappedBatch['others'] = [];
+  for (const a of actions) {
+    if (a.kind === 'upsert' || a.kind === 'delete') writes.push(a);
+    else others.push(a);
+  }
+  return { requests: planRequests(writes, limits), others };
+}
+
+/** The requests cut before the record at offset `end` (a bad record the sink stops at). */
+export function requestsBefore(requests: readonly WriteRequest[], end: string): WriteRequest[] {
+  const limit = BigInt(end);
+  const out: WriteRequest[] = [];
+  for (const req of requests) {
+    if (BigInt(req.firstOffset) >= limit) break;
+    const kept = req.actions.filter((a) => BigInt(a.offset) < limit);
+    out.push(kept.length === req.count ? req : writeRequest(kept));
   }
   return out;
 }
 
 /** Halves a request the server refused as too large; a single document cannot be split. */
 export function splitRequest(req: WriteRequest): [WriteRequest, WriteRequest] | undefined {
-  if (req.actions.length < 2) return undefined;
-  const mid = Math.ceil(req.actions.length / 2);
-  const part = (actions: WriteAction[]): WriteRequest => ({ ...req, actions, bytes: Buffer.byteLength(requestBody(actions)) });
-  return [part(req.actions.slice(0, mid)), part(req.actions.slice(mid))];
+  if (req.count < 2) return undefined;
+  const mid = Math.ceil(req.count / 2);
+  return [writeRequest(req.actions.slice(0, mid)), writeRequest(req.actions.slice(mid))];
 }

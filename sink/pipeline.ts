@@ -5,10 +5,9 @@
 import type { Logger } from 'pino';
 import type { SinkConfig } from './config/schema.ts';
 import { ROCKSET_MAX_BYTES } from './config/schema.ts';
-import { planRequests, splitRequest, type WriteRequest } from './batch.ts';
+import { requestsBefore, splitRequest, writeRequest, type MappedBatch, type WriteRequest } from './batch.ts';
 import { backoffMs } from './backoff.ts';
 import { isRetriableDocError, type WriteOutcome } from './rockset/classify.ts';
-import { mapRecord, type MapOptions } from './map.ts';
 import type { Action, SinkRecord, WriteAction } from './record.ts';
 import { BatchAbandoned, FatalSinkError, membershipLost } from './errors.ts';
 import type { Semaphore } from './semaphore.ts';
@@ -23,7 +22,8 @@ export interface DeadLetter {
 
 export interface PipelineDeps {
   config: SinkConfig;
-  mapOptions: MapOptions;
+  /** The records as write requests and the rest (sink/mapping/mapper.ts: on a mapping thread, or inline). */
+  map(records: SinkRecord[]): Promise<MappedBatch>;
   /**
    * Fetches what decoding the records needs (writer schemas). Throws
    * RegistryUnavailable while it cannot: the batch then waits and retries, since
@@ -108,7 +108,9 @@ export class Pipeline {
     };
     const b: PartitionBatch = { ...input, isActive: () => membership === undefined && input.isActive() };
     metrics.recordsConsumed.inc({ topic: b.topic }, b.records.length);
-    const byOffset = new Map(b.records.map((r) => [r.offset, r]));
+    // Records by offset, for dead letters only: made when the first one is needed.
+    let byOffset: Map<string, SinkRecord> | undefined;
+    const recordAt = (offset: string): SinkRecord => (byOffset ??= new Map(b.records.map((r) => [r.offset, r]))).get(offset)!;
     const heartbeats = setInterval(() => {
       lose(this.#sessionExpired(input));
       input.heartbeat().catch((err: unknown) => lose(membershipLost(err)));
@@ -116,25 +118,25 @@ export class Pipeline {
     const ctx: BatchContext = { b, signal: AbortSignal.any([this.#d.stopping, fenced.signal]), fence: (err) => lose(err) };
     try {
       await this.#prepare(ctx);
-      const actions = b.records.map((r) => mapRecord(r, this.#d.mapOptions));
+      const mapped = await this.#d.map(b.records);
       let end = next(b.lastOffset);
       let stopAt: Extract<Action, { kind: 'bad' }> | undefined;
-      const bad = actions.filter((a): a is Extract<Action, { kind: 'bad' }> => a.kind === 'bad');
+      const bad = mapped.others.filter((a): a is Extract<Action, { kind: 'bad' }> => a.kind === 'bad');
       if (bad.length && config.errors.tolerance === 'none') {
         stopAt = bad[0];
         end = stopAt!.offset;
       } else if (bad.length) {
-        await this.#deadLetter(bad.map((a) => ({ record: byOffset.get(a.offset)!, stage: a.stage, errorClass: a.errorClass, message: a.message })));
+        await this.#deadLetter(bad.map((a) => ({ record: recordAt(a.offset), stage: a.stage, errorClass: a.errorClass, message: a.message })));
       }
-      const skipped = actions.filter((a) => a.kind === 'skip' && BigInt(a.offset) < BigInt(end));
-      for (const s of skipped) metrics.recordsSkipped.inc({ topic: b.topic, reason: (s as { reason: string }).reason });
+      for (const s of mapped.others) {
+        if (s.kind === 'skip' && BigInt(s.offset) < BigInt(end)) metrics.recordsSkipped.inc({ topic: b.topic, reason: s.reason });
+      }
 
-      const writes = actions.filter((a): a is WriteAction => (a.kind === 'upsert' || a.kind === 'delete') && BigInt(a.offset) < BigInt(end));
-      const requests = planRequests(writes, config.batch);
+      const requests = stopAt ? requestsBefore(mapped.requests, end) : mapped.requests;
       for (let i = 0; i < requests.length; i++) {
         if (!b.isActive()) throw new BatchAbandoned(membership ? `the group is rebalancing (${membership})` : 'partition revoked');
         const req = requests[i]!;
-        const rejected = await this.#writeUntilAcknowledged(req, ctx, byOffset);
+        const rejected = await this.#writeUntilAcknowledged(req, ctx, recordAt);
         if (rejected.length) {
           if (config.errors.tolerance === 'none') {
             const first = rejected[0]!;
@@ -143,8 +145,8 @@ export class Pipeline {
           }
           await this.#deadLetter(rejected);
         }
-        metrics.recordsWritten.inc({ topic: b.topic }, req.actions.length - rejected.length);
-        const upTo = requests[i + 1]?.actions[0]?.offset ?? end;
+        metrics.recordsWritten.inc({ topic: b.topic }, req.count - rejected.length);
+        const upTo = requests[i + 1]?.firstOffset ?? end;
         await b.commit(upTo);
       }
       if (requests.length === 0) {
@@ -232,18 +234,18 @@ export class Pipeline {
    * the records Rockset rejected for good (per-document ERRORs that no retry
    * fixes, or a single document too large for any request).
    */
-  async #writeUntilAcknowledged(first: WriteRequest, ctx: BatchContext, byOffset: Map<string, SinkRecord>): Promise<DeadLetter[]> {
+  async #writeUntilAcknowledged(first: WriteRequest, ctx: BatchContext, recordAt: (offset: string) => SinkRecord): Promise<DeadLetter[]> {
     const { b } = ctx;
     const { config, metrics, permits, stopping, log } = this.#d;
     const rejected: DeadLetter[] = [];
-    const record = (a: WriteAction) => byOffset.get(a.offset)!;
+    const record = (a: WriteAction) => recordAt(a.offset);
     const pending: WriteRequest[] = [first];
     let attempt = 0;
     while (pending.length) {
       const req = pending[0]!;
       if (stopping.aborted) throw new BatchAbandoned('the sink is stopping');
       if (!b.isActive()) throw new BatchAbandoned('partition revoked or the group is rebalancing');
-      if (req.bytes > ROCKSET_MAX_BYTES && req.actions.length === 1) {
+      if (req.bytes > ROCKSET_MAX_BYTES && req.count === 1) {
         pending.shift();
         rejected.push({ record: record(req.actions[0]!), stage: 'write', errorClass: 'DocumentTooLarge', message: `the document is ${req.bytes} bytes; Rockset takes at most ${ROCKSET_MAX_BYTES} bytes per request` });
         continue;
@@ -268,7 +270,7 @@ export class Pipeline {
       }
       metrics.requestSeconds.observe({ method: req.method, outcome: outcome.type }, (performance.now() - started) / 1000);
       if (outcome.type === 'ok') {
-        metrics.requestDocuments.observe(req.actions.length);
+        metrics.requestDocuments.observe(req.count);
         const firstRetriable = outcome.results.findIndex((r) => r.status === 'ERROR' && isRetriableDocError(r.error));
         const settled = firstRetriable < 0 ? outcome.results.length : firstRetriable;
         for (let i = 0; i < settled; i++) {
@@ -281,8 +283,7 @@ export class Pipeline {
         if (firstRetriable >= 0) {
           // Re-send from the first retriable failure on, in order: re-sending only
           // the failed documents could put an older version over a newer one.
-          const rest = req.actions.slice(firstRetriable);
-          pending.unshift({ ...req, actions: rest, bytes: req.bytes });
+          pending.unshift(writeRequest(req.actions.slice(firstRetriable)));
           await this.#backoff(++attempt, 'document-error', outcome.results[firstRetriable]!.error?.message ?? 'retriable document error', ctx);
         } else {
           attempt = 0;
@@ -296,7 +297,7 @@ export class Pipeline {
           rejected.push({ record: record(req.actions[0]!), stage: 'write', errorClass: 'DocumentTooLarge', message: outcome.message });
         } else {
           metrics.splits.inc();
-          log.info({ collection: req.collection, documents: req.actions.length, reason: outcome.message }, 'Rockset refused the request size; splitting it');
+          log.info({ collection: req.collection, documents: req.count, reason: outcome.message }, 'Rockset refused the request size; splitting it');
           pending.unshift(...halves);
         }
         continue;

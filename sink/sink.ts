@@ -22,10 +22,10 @@ import { PartitionLag } from './kafka/lag.ts';
 import { CommitQueue } from './kafka/commits.ts';
 import { assignmentGuard } from './kafka/assignment.ts';
 import type { SinkRecord } from './record.ts';
-import type { RegistryDecoder, KeyFormat } from './decode/registry.ts';
-import { canonicalKey } from './decode/key.ts';
-import { DecodeError, decodeJsonValue } from './decode/json.ts';
-import type { MapOptions } from './map.ts';
+import type { SchemaRegistrySource } from './decode/registry.ts';
+import { createMapper } from './mapping/mapper.ts';
+import { framedBuffers, usesSchemas } from './mapping/options.ts';
+import { mappingThreads, threadHeapMb } from './mapping/threads.ts';
 
 /** Partitions worked on at once, at least: one fetch usually brings batches for all of a member's partitions. */
 const PARTITION_WORKERS = 16;
@@ -51,11 +51,6 @@ export function kafkaClientConfig(config: SinkConfig, secrets: LoadedConfig['sec
     out.sasl = { mechanism, username, password: secrets.saslPassword ?? '' } as KafkaConfig['sasl'];
   }
   return out;
-}
-
-function collectionRouter(config: SinkConfig): (topic: string) => string {
-  const { topicCollections, collection } = config.rockset;
-  return (topic) => topicCollections[topic] ?? collection ?? topic;
 }
 
 export async function startSink(loaded: LoadedConfig, log: Logger): Promise<RunningSink> {
@@ -86,11 +81,12 @@ export async function startSink(loaded: LoadedConfig, log: Logger): Promise<Runn
     await ensureTopic(kafka, dlqTopic, log);
   }
 
-  const { mapOptions, prepare } = decoding(config, await registryDecoder(config, secrets));
+  const registry = await schemaRegistry(config, secrets);
+  const mapper = createMapper(config, registry, { threads: mappingThreads(), threadHeapMb: threadHeapMb(), log });
   const pipeline = new Pipeline({
     config,
-    mapOptions,
-    prepare,
+    map: (records) => mapper.map(records),
+    prepare: registry ? async (records) => void (await registry.prepare(framedBuffers(config, records))) : undefined,
     write: (req, signal) => client.write(req, signal),
     deadLetter: producer && dlqTopic ? deadLetterWriter(producer, dlqTopic, config.kafka.groupId, async () => (await absentTopics(kafka, [dlqTopic])).length === 0) : undefined,
     metrics,
@@ -194,6 +190,7 @@ export async function startSink(loaded: LoadedConfig, log: Logger): Promise<Runn
         log.warn({ err }, 'error while leaving the consumer group');
       }
       await producer?.disconnect().catch(() => {});
+      await mapper.close().catch(() => {});
       await client.close().catch(() => {});
       meterDecompression(undefined);
       await http.close();
@@ -335,7 +332,7 @@ export async function startSink(loaded: LoadedConfig, log: Logger): Promise<Runn
       await resubscribe(added.length ? 'new topics' : 'deleted topics');
     }, (err) => log.warn({ error: (err as Error).message }, 'could not look for topics matching kafka.topicPattern; trying again later'));
   }
-  log.info({ httpPort: http.port, topics: config.kafka.topics ?? config.kafka.topicPattern, groupId: config.kafka.groupId, rockset: config.rockset.apiServer, workspace: config.rockset.workspace }, 'sink started');
+  log.info({ httpPort: http.port, topics: config.kafka.topics ?? config.kafka.topicPattern, groupId: config.kafka.groupId, mappingThreads: mapper.threads, rockset: config.rockset.apiServer, workspace: config.rockset.workspace }, 'sink started');
   return {
     httpPort: http.port,
     stopped,
@@ -345,40 +342,18 @@ export async function startSink(loaded: LoadedConfig, log: Logger): Promise<Runn
 }
 
 /**
- * The registry decoders bring avsc, protobufjs and the registry's REST client (~5 MB
- * of RSS per worker): loaded only when a registry is configured.
+ * The registry's REST client (~5 MB of RSS per worker, with the decoders it brings
+ * along): loaded only when values or keys are read through it.
  */
-async function registryDecoder(config: SinkConfig, secrets: LoadedConfig['secrets']): Promise<RegistryDecoder | undefined> {
-  if (!config.schemaRegistry) return undefined;
-  const { RegistryDecoder } = await import('./decode/registry.ts');
-  return new RegistryDecoder({
+async function schemaRegistry(config: SinkConfig, secrets: LoadedConfig['secrets']): Promise<SchemaRegistrySource | undefined> {
+  if (!config.schemaRegistry || !usesSchemas(config)) return undefined;
+  const { SchemaRegistrySource } = await import('./decode/registry.ts');
+  return new SchemaRegistrySource({
     url: config.schemaRegistry.url,
     username: config.schemaRegistry.username,
     password: secrets.registryPassword,
     requestTimeoutMs: config.schemaRegistry.requestTimeoutMs,
   });
-}
-
-/** How values and keys are decoded: plain JSON and UTF-8 keys, or through the schema registry. */
-function decoding(config: SinkConfig, registry: RegistryDecoder | undefined): { mapOptions: MapOptions; prepare?: (records: SinkRecord[]) => Promise<void> } {
-  const mapOptions: MapOptions = { documents: config.documents, collectionFor: collectionRouter(config) };
-  const { value, key } = config.format;
-  // validateConfig guarantees a registry for every format but json (values) and string/json (keys)
-  const decode = (buf: Buffer, format: Exclude<KeyFormat, 'string'>) => (registry ? registry.decode(buf, format) : decodeJsonValue(buf));
-  if (value !== 'json') mapOptions.decode = (buf) => decode(buf, value);
-  if (key !== 'string') {
-    mapOptions.keyId = (buf) => {
-      try {
-        return canonicalKey(decode(buf, key));
-      } catch (err) {
-        if (err instanceof DecodeError) throw new DecodeError(`key: ${err.message}`);
-        throw err;
-      }
-    };
-  }
-  if (!registry || (value === 'json' && (key === 'string' || key === 'json'))) return { mapOptions };
-  const prepare = (records: SinkRecord[]) => registry.prepare(records.flatMap((r) => [value === 'json' ? null : r.value, key === 'string' || key === 'json' ? null : r.key]));
-  return { mapOptions, prepare };
 }
 
 /**

@@ -98,10 +98,9 @@ function isSizeLimit(model: ErrorModel | undefined): boolean {
  * per document echoing its _id (escaped at worst 6 bytes per character) and, for an
  * ERROR, a message. Anything larger is not an answer to read whole.
  */
-export function responseLimitBytes(ids: readonly string[]): number {
-  let n = 1024 * 1024;
-  for (const id of ids) n += 1024 + 6 * id.length;
-  return n;
+export function responseLimitBytes(documents: number, idBytes: number): number {
+  // idBytes (UTF-8) is at least the _ids' length in UTF-16 units, each escaped in at most 6 bytes
+  return 1024 * 1024 + 1024 * documents + 6 * idBytes;
 }
 
 // OpenSSL's verification failures, and Node's own for a name the certificate does not carry.

@@ -62,17 +62,17 @@ export class RocksetClient {
         path: this.path(req.collection),
         method: req.method,
         headers: { authorization: this.#authorization, 'content-type': 'application/json', accept: 'application/json' },
-        body: requestBodyBytes(req.actions),
+        body: req.body ?? requestBodyBytes(req.actions),
         signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
         headersTimeout: this.#timeoutMs,
         bodyTimeout: this.#timeoutMs,
       });
-      const limit = responseLimitBytes(req.actions.map((a) => a.id));
+      const limit = responseLimitBytes(req.count, req.idBytes);
       const text = await readCapped(res.body, Number(res.headers['content-length'] ?? 0), limit);
       if (text === undefined) {
-        return { type: 'retry', cause: 'bad-response', message: `HTTP ${res.statusCode} with a body over ${limit} bytes, more than any answer for ${req.actions.length} documents; not read` };
+        return { type: 'retry', cause: 'bad-response', message: `HTTP ${res.statusCode} with a body over ${limit} bytes, more than any answer for ${req.count} documents; not read` };
       }
-      return classifyResponse(res.statusCode, text, parseRetryAfter(res.headers['retry-after']), req.actions.length, this.#apiKeySource);
+      return classifyResponse(res.statusCode, text, parseRetryAfter(res.headers['retry-after']), req.count, this.#apiKeySource);
     } catch (err) {
       if (timeout.aborted) return { type: 'retry', cause: 'timeout', message: `no answer within ${this.#timeoutMs} ms (rockset.requestTimeoutMs)` };
       return classifyError(err, this.#host);

@@ -152,7 +152,7 @@ describe('mapRecord: upsert shape', () => {
     const a = mapRecord(record({ v: value }), options({ eventTime: 'none' }));
     assert.equal(a.kind, 'upsert');
     const json = (a as Extract<Action, { kind: 'upsert' }>).json;
-    assert.ok(typeof json !== 'string' && json.head.buffer === value.buffer, 'the document is a view of the record value');
+    assert.ok(typeof json !== 'string' && !(json instanceof Uint8Array) && json.head.buffer === value.buffer, 'the document is a view of the record value');
     // the producer's own spelling reaches Rockset
     assert.equal(jsonText(json), '{"name":"Ada","n":1.0,"n":2,"_id":"user-1"}');
   });
@@ -263,7 +263,7 @@ describe('mapRecord: tombstones', () => {
     const a = mapRecord(record({ v: null, k: 'ü😀' }), options());
     assert.equal(a.kind, 'delete');
     const d = a as Extract<Action, { kind: 'delete' }>;
-    assert.equal(d.bytes, Buffer.byteLength(d.json));
+    assert.equal(d.bytes, Buffer.byteLength(jsonText(d.json)));
   });
 
   const skips: { name: string; k: string | null; tombstones: Documents['tombstones']; reason: string }[] = [
