@@ -15,8 +15,11 @@ import type { ExistingObject, Kube, PodInfo, SecretInfo } from './kube.ts';
 
 export interface KubeCaches {
   sink(namespace: string, name: string): RocksetSink | undefined;
-  /** A Secret's version, from a metadata-only watch (no values, no key names). */
-  secret(namespace: string, name: string): { resourceVersion: string } | undefined;
+  /**
+   * A Secret's version, from a metadata-only watch (no values, no key names). Absent when
+   * the operator does not watch Secrets: they are then read by name on each pass.
+   */
+  secret?(namespace: string, name: string): SecretInfo | undefined;
   configMap(namespace: string, name: string): ExistingObject | undefined;
   deployment(namespace: string, name: string): ExistingObject | undefined;
   /** Cached pods of a namespace (the sinks' pods only). */
@@ -47,7 +50,6 @@ export function selectorMatcher(selector: string): (labels: Record<string, strin
 
 export function cachedKube(live: Kube, caches: KubeCaches): Kube {
   const written = new Map<string, Versioned>();
-  const secretKeys = new Map<string, SecretInfo>();
 
   /** The newer of the cached object and the one this operator last wrote. */
   function fresher<T extends Versioned>(key: string, cached: T | undefined): T | undefined {
@@ -80,17 +82,11 @@ export function cachedKube(live: Kube, caches: KubeCaches): Kube {
       return fresher(`sink/${namespace}/${name}`, caches.sink(namespace, name));
     },
 
-    async getSecret(namespace, name) {
-      // Key names come from a get by name, remembered for the version the watch shows:
-      // a pass reads the Secret again only once it changed (or is not cached).
-      const key = `${namespace}/${name}`;
-      const meta = caches.secret(namespace, name);
-      const known = secretKeys.get(key);
-      if (meta && known && known.resourceVersion === meta.resourceVersion) return known;
-      const read = await live.getSecret(namespace, name);
-      if (read) secretKeys.set(key, read);
-      else secretKeys.delete(key);
-      return read;
+    async getSecretMeta(namespace, name) {
+      // With the metadata watch its cache is the truth (a Secret created later wakes the
+      // sink through the watch); without it, a metadata-only get by name.
+      if (!caches.secret) return live.getSecretMeta(namespace, name);
+      return caches.secret(namespace, name);
     },
 
     async getConfigMap(namespace, name) {

@@ -5,7 +5,7 @@
 // - RocksetSinks (the key itself);
 // - Deployments and ConfigMaps labelled as ours (their controlling owner's key);
 // - the sinks' pods (their instance label: a crash or a termination reason shows up at once);
-// - Secrets, metadata only (every sink that references the Secret by name); optional.
+// - Secrets, metadata only (every sink that references the Secret by name), when watchSecrets is on.
 // Every sink is also re-queued on a resync interval, and the lag poller queues a sink
 // whose lag changed. Reconcile passes are write-free when nothing changed, so
 // neither the resync nor the informers' relists cause API writes.
@@ -41,9 +41,10 @@ export interface ControllerOptions {
   /** Timeouts and the leader fence for every API request (operator/leader.ts). */
   guard?: RequestGuard;
   /**
-   * Watch Secrets (metadata only; RBAC list and watch): a rotation rolls the workers at
-   * once. false: referenced Secrets are read by name on every pass (RBAC get only), and a
-   * rotation is seen at the next pass (at the latest after resyncIntervalMs).
+   * true: watch Secrets (metadata only; RBAC list and watch): a rotation rolls the workers
+   * at once. false (the default): each pass reads the metadata of the sink's Secrets by
+   * name (RBAC get only), and a rotation is seen at the sink's next pass (any change to
+   * the sink, its Deployment or its pods, at the latest after resyncIntervalMs).
    */
   watchSecrets?: boolean;
   /** Rockset API hosts sinks may use (api-hosts.ts); empty: any. */
@@ -126,10 +127,14 @@ export class Controller {
     };
     this.kube = cachedKube(live, {
       sink: (ns, name) => find(this.#sinkInformers, ns, name),
-      secret: (ns, name) => {
-        const s = find(this.#secrets, ns, name);
-        return s ? { resourceVersion: s.metadata.resourceVersion ?? '' } : undefined;
-      },
+      ...(o.watchSecrets === true
+        ? {
+            secret: (ns: string, name: string) => {
+              const s = find(this.#secrets, ns, name);
+              return s ? { resourceVersion: s.metadata.resourceVersion ?? '' } : undefined;
+            },
+          }
+        : {}),
       configMap: (ns, name) => find(this.#configMaps, ns, name) as ExistingObject | undefined,
       deployment: (ns, name) => find(this.#deployments, ns, name) as ExistingObject | undefined,
       pods: (ns) => this.#pods.flatMap((i) => i.list()).filter((p) => p.metadata.namespace === ns) as unknown as (PodInfo & Meta)[],
@@ -185,7 +190,7 @@ export class Controller {
       });
       this.#pods.push(pods);
       this.#informers.push(deployments, configMaps, pods);
-      if (o.watchSecrets !== false) {
+      if (o.watchSecrets === true) {
         const secrets = new Informer<SecretMeta>(o.kc, {
           name: `secrets in ${where}`,
           path: collection('', 'v1', 'secrets', ns),
@@ -193,7 +198,7 @@ export class Controller {
           log,
           // Metadata only: the API server sends no values (nor annotations such as
           // kubectl's last-applied-configuration, which holds them) to this process. Key
-          // names come from a get of a referenced Secret (cached-kube.ts).
+          // names are never read: the kubelet finds a missing key (render/objects.ts).
           metadataOnly: true,
           transform: secretMeta,
           onEvent: (type, secret) => this.#secretChanged(type, secret),

@@ -48,7 +48,8 @@ export interface InformerOptions<T extends Meta> {
 }
 
 const LIST_TIMEOUT_MS = 60_000;
-const METADATA_ACCEPT = 'application/json;g=meta.k8s.io;v=v1;as=PartialObjectMetadata';
+/** Accept header for PartialObjectMetadata (metadata, no data); `${METADATA_ACCEPT}List` for lists. */
+export const METADATA_ACCEPT = 'application/json;g=meta.k8s.io;v=v1;as=PartialObjectMetadata';
 
 /** client-node's Watch sets no Accept header of its own: one kubeconfig view that adds it. */
 function withAccept(kc: KubeConfig, accept: string): KubeConfig {

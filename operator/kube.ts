@@ -1,17 +1,17 @@
 // The operator's I/O layer: reads of the sink, its
-// Secrets (existence, resourceVersion and key names only: never values), Deployment,
+// Secrets (metadata only: existence and resourceVersion), Deployment,
 // ConfigMap and pods; server-side apply of owned objects; merge patches of the sink's
 // status subresource. Every write is counted (tests assert that idle passes write nothing).
 import { KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import { GROUP, PLURAL, VERSION, type RocksetSink, type RocksetSinkStatus } from './api/rocksetsink.ts';
 import { apiRequest, type RequestGuard } from './api-request.ts';
+import { METADATA_ACCEPT } from './informer.ts';
 
 export const FIELD_MANAGER = 'rockset-sink-operator';
 
-/** What the operator may know about a Secret. */
+/** What the operator knows about a Secret: its metadata (never its keys or values). */
 export interface SecretInfo {
   resourceVersion: string;
-  keys: string[];
 }
 
 export interface OwnerRef {
@@ -44,7 +44,8 @@ export interface Kube {
   /** API writes made so far (applies and status patches). */
   readonly writes: number;
   getSink(namespace: string, name: string): Promise<RocksetSink | undefined>;
-  getSecret(namespace: string, name: string): Promise<SecretInfo | undefined>;
+  /** A Secret's metadata (a PartialObjectMetadata GET: the API server sends no data), or undefined when it does not exist. */
+  getSecretMeta(namespace: string, name: string): Promise<SecretInfo | undefined>;
   getConfigMap(namespace: string, name: string): Promise<ExistingObject | undefined>;
   getDeployment(namespace: string, name: string): Promise<ExistingObject | undefined>;
   listPods(namespace: string, labelSelector: string): Promise<PodInfo[]>;
@@ -92,7 +93,7 @@ const OWNED_PATHS: Record<string, (ns: string, name: string) => string> = {
 // one carries the guard's timeout and, for writes, the leader fence.
 export function createKube(kc: KubeConfig, opts: KubeOptions = {}): Kube {
   const guard = opts.guard;
-  const get = <T>(path: string, query?: Record<string, string>): Promise<T | undefined> => orUndefined(apiRequest<T>(kc, 'GET', path, guard ? { query, guard } : { query }));
+  const get = <T>(path: string, accept?: string): Promise<T | undefined> => orUndefined(apiRequest<T>(kc, 'GET', path, { ...(guard ? { guard } : {}), ...(accept ? { accept } : {}) }));
   const sinkPath = (namespace: string, name: string) => `/apis/${GROUP}/${VERSION}/namespaces/${namespace}/${PLURAL}/${name}`;
   let writes = 0;
 
@@ -106,14 +107,17 @@ export function createKube(kc: KubeConfig, opts: KubeOptions = {}): Kube {
       return get<RocksetSink>(sinkPath(namespace, name));
     },
 
-    async getSecret(namespace, name) {
+    async getSecretMeta(namespace, name) {
       opts.onRead?.('secret');
-      const s = await get<{ metadata: { resourceVersion?: string }; data?: Record<string, unknown> }>(`/api/v1/namespaces/${namespace}/secrets/${name}`);
+      const s = await get<{ kind?: string; metadata: { resourceVersion?: string } }>(`/api/v1/namespaces/${namespace}/secrets/${name}`, METADATA_ACCEPT);
       if (!s) return undefined;
-      // Only key names leave this function; the values are dropped here.
-      return { resourceVersion: s.metadata.resourceVersion ?? '', keys: Object.keys(s.data ?? {}).sort() };
+      // Every supported API server (1.15+) honours the Accept header; anything else is refused
+      // rather than holding a Secret's data in this process.
+      if (s.kind !== 'PartialObjectMetadata') throw new Error(`GET secret ${namespace}/${name}: expected PartialObjectMetadata, got ${String(s.kind)}`);
+      return { resourceVersion: s.metadata.resourceVersion ?? '' };
     },
 
+    // The one full read of a Secret: the lag reader's SASL password (lag-poller.ts).
     async readSecretValue(namespace, name, key) {
       opts.onRead?.('secret');
       const s = await get<{ data?: Record<string, string> }>(`/api/v1/namespaces/${namespace}/secrets/${name}`);

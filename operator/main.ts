@@ -36,7 +36,7 @@ Reconciles RocksetSink resources into sink Deployments. Configuration (environme
   OPERATOR_LAG_INTERVAL_SECONDS   consumer lag refresh (default 30)
   OPERATOR_RESYNC_SECONDS         re-check every sink even without events (default 600)
   OPERATOR_WORKERS                sinks reconciled at once (default 8: a pass mostly waits on the API server)
-  OPERATOR_WATCH_SECRETS          true: watch Secrets' metadata (RBAC list, watch), rotations roll at once; false: get referenced Secrets by name on each pass (RBAC get only) (default true)
+  OPERATOR_WATCH_SECRETS          true: watch Secrets' metadata (RBAC list, watch), rotations roll at once; false: read referenced Secrets' metadata by name on each pass (RBAC get only), rotations roll at the sink's next pass (default false)
   OPERATOR_ALLOWED_API_HOSTS      comma-separated Rockset API hosts sinks may send their API key to, e.g. *.rockset.com (default: any)
 `;
 
@@ -78,7 +78,7 @@ export function settingsFrom(argv: string[], env: NodeJS.ProcessEnv): OperatorSe
   if (!levels.includes(logLevel)) throw new UsageError(`OPERATOR_LOG_LEVEL=${JSON.stringify(logLevel)}: use one of ${levels.join(', ')}`);
   const election = (env['OPERATOR_LEADER_ELECTION'] ?? 'true').toLowerCase();
   if (election !== 'true' && election !== 'false') throw new UsageError(`OPERATOR_LEADER_ELECTION=${JSON.stringify(env['OPERATOR_LEADER_ELECTION'])}: use true or false`);
-  const watchSecrets = (env['OPERATOR_WATCH_SECRETS'] ?? 'true').toLowerCase();
+  const watchSecrets = (env['OPERATOR_WATCH_SECRETS'] || 'false').toLowerCase();
   if (watchSecrets !== 'true' && watchSecrets !== 'false') throw new UsageError(`OPERATOR_WATCH_SECRETS=${JSON.stringify(env['OPERATOR_WATCH_SECRETS'])}: use true or false`);
   const namespaces = (values.namespaces ?? env['OPERATOR_NAMESPACES'] ?? '').split(',').map((s) => s.trim()).filter(Boolean);
   const leaseNamespace = env['POD_NAMESPACE'] || '';

@@ -1,5 +1,5 @@
 // One reconcile pass for one RocksetSink: read the sink, validate, resolve its
-// Secrets (versions and key names only), render, server-side apply the ConfigMap and
+// Secrets (metadata only: existence and version), render, server-side apply the ConfigMap and
 // Deployment it owns (only when they differ from what is stored), observe the
 // Deployment and pods, and write the status only when statusChanged says so. An
 // unchanged, healthy sink makes no API writes.
@@ -213,15 +213,16 @@ export async function reconcile(key: ReconcileKey, deps: ReconcileDeps): Promise
   const others = deps.groupConflicts?.(valid) ?? [];
   if (others.length) observed.groupConflict = { groupId: effectiveGroupId(valid), others };
 
-  // 2. Secrets: every referenced Secret and key must exist. Versions only, never values.
+  // 2. Secrets: every referenced Secret must exist. Metadata only: the operator never
+  // receives a Secret's keys or values here. A missing key is found where the workers
+  // mount it (render/objects.ts): the worker stops with SecretKeyNotFound naming it.
   const versions: Record<string, string> = {};
   const missing: string[] = [];
-  const seen = new Map<string, Awaited<ReturnType<Kube['getSecret']>>>();
+  const seen = new Map<string, Awaited<ReturnType<Kube['getSecretMeta']>>>();
   for (const m of secretMounts(valid.spec)) {
-    if (!seen.has(m.ref.name)) seen.set(m.ref.name, await kube.getSecret(namespace, m.ref.name));
+    if (!seen.has(m.ref.name)) seen.set(m.ref.name, await kube.getSecretMeta(namespace, m.ref.name));
     const secret = seen.get(m.ref.name);
     if (!secret) missing.push(`Secret ${m.ref.name} (${m.field})`);
-    else if (!secret.keys.includes(m.ref.key)) missing.push(`key ${m.ref.key} in Secret ${m.ref.name} (${m.field})`);
     else versions[m.ref.name] = secret.resourceVersion;
   }
 

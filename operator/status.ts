@@ -17,7 +17,9 @@
 //   `<Reason>: <text>` termination message, or when it waits in CrashLoopBackOff. Among
 //   several failing pods the one with a named reason, then the first by name, is reported,
 //   so the status does not depend on the order pods were listed in.
-// - Secret names are reported, never values; the input carries only names.
+// - Secret names are reported, never values; the input carries only names. A key
+//   missing from an existing Secret is known from a worker's SecretKeyNotFound
+//   termination: SecretsResolved=False with the worker's message.
 // - Missing workers are explained by the cause a user can act on: the Deployment's
 //   ReplicaFailure (it cannot create pods: a missing ServiceAccount, a quota; Stalled,
 //   since it does not heal by itself), else a pending pod's scheduling reason. Counts
@@ -85,6 +87,8 @@ export const Reason = {
   InvalidSpec: 'InvalidSpec',
   SpecAccepted: 'SpecAccepted',
   SecretNotFound: 'SecretNotFound',
+  /** A worker found no file for a referenced key (its termination message): the Secret lacks the key. */
+  SecretKeyNotFound: 'SecretKeyNotFound',
   SecretsFound: 'SecretsFound',
   ApplyFailed: 'ApplyFailed',
   DeploymentNotFound: 'DeploymentNotFound',
@@ -217,9 +221,13 @@ function verdicts(o: Observed): Record<string, Verdict> {
     ? { status: 'False', reason: Reason.InvalidSpec, message: truncate(`${o.configProblem.field}: ${o.configProblem.message}`, MAX_MESSAGE) }
     : { status: 'True', reason: Reason.SpecAccepted, message: 'The spec renders a configuration the sink accepts' };
 
+  // The operator sees Secrets' metadata only: a missing key is what a worker reports.
+  const worker = failingWorker(o.pods);
   const secretsResolved: Verdict = missing.length
     ? { status: 'False', reason: Reason.SecretNotFound, message: truncate(`Secret references not found: ${missing.join(', ')}`, MAX_MESSAGE) }
-    : { status: 'True', reason: Reason.SecretsFound, message: 'Every referenced Secret key exists' };
+    : worker?.reason === Reason.SecretKeyNotFound
+      ? { status: 'False', reason: Reason.SecretKeyNotFound, message: worker.message }
+      : { status: 'True', reason: Reason.SecretsFound, message: 'Every referenced Secret exists' };
 
   const counts = countsText(available, desired, current, o.terminating ?? 0);
   const depAvailable = deploymentCondition(dep, 'Available');
@@ -251,7 +259,6 @@ function verdicts(o: Observed): Record<string, Verdict> {
     workersAvailable = { status: 'False', reason: Reason.ReplicasUnavailable, message: truncate(`${counts}${detail}`, MAX_MESSAGE) };
   }
 
-  const worker = failingWorker(o.pods);
   const progressing = deploymentCondition(dep, 'Progressing');
   const deadline = progressing?.status === 'False' && progressing.reason === 'ProgressDeadlineExceeded' ? progressing : undefined;
   const applyError = o.applyError ? truncate(o.applyError, MAX_MESSAGE) : undefined;

@@ -27,7 +27,7 @@ try {
 } catch (err) {
   if (err instanceof ConfigError) {
     process.stderr.write(`rockset-sink: ${err.message}\n`);
-    writeTerminationMessage(`ConfigInvalid: ${err.message}`);
+    writeTerminationMessage(`${err.reason}: ${err.message}`);
     process.exit(2);
   }
   throw err;

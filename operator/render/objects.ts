@@ -6,7 +6,7 @@ import { RESTARTED_AT_ANNOTATION, type RocksetSink } from '../api/rocksetsink.ts
 import { canonicalJson, dataChecksum } from './checksum.ts';
 import { nodeMemory, quantityValue } from './memory.ts';
 import { effectiveResources } from './resources.ts';
-import { CONFIG_DIR, CONFIG_FILE, HTTP_PORT, renderConfig, secretMounts } from './config.ts';
+import { CONFIG_DIR, CONFIG_FILE, HTTP_PORT, renderConfig, secretMounts, type SecretPurpose } from './config.ts';
 import {
   CONFIG_CHECKSUM_ANNOTATION,
   SECRETS_CHECKSUM_ANNOTATION,
@@ -24,6 +24,13 @@ export const IMAGE_WORKDIR = '/app';
 export const SINK_ENTRYPOINT = 'sink/main.js';
 /** The non-root user of the sink image (the node images' `node` user). */
 export const RUN_AS_USER = 1000;
+/** The env var naming where a secret file comes from (`<the sink's env for that secret>_SOURCE`, sink/config/load.ts). */
+export const SOURCE_ENV: Record<SecretPurpose, string> = {
+  'api-key': 'ROCKSET_API_KEY_SOURCE',
+  'kafka-sasl': 'KAFKA_SASL_PASSWORD_SOURCE',
+  'kafka-ca': 'NODE_EXTRA_CA_CERTS_SOURCE',
+  'schema-registry': 'SCHEMA_REGISTRY_PASSWORD_SOURCE',
+};
 /** Extra time over the sink's own shutdownTimeoutMs before the kubelet kills it. */
 export const GRACE_MARGIN_SECONDS = 5;
 
@@ -85,9 +92,9 @@ export function renderDeployment(sink: RocksetSink, inputs: DeploymentInputs): D
   const memoryLimit = resources.limits['memory'];
   const memory = nodeMemory(memoryLimit === undefined ? undefined : quantityValue(memoryLimit));
   const env: { name: string; value: string }[] = [...memory.env];
-  // The sink names it when Rockset refuses the key (a Kubernetes user has no ROCKSET_API_KEY to check).
-  const apiKey = mounts.find((m) => m.purpose === 'api-key')!;
-  env.push({ name: 'ROCKSET_API_KEY_SOURCE', value: `spec.${apiKey.field} (Secret ${apiKey.ref.name}, key ${apiKey.ref.key})` });
+  // Where each secret file comes from, as the sink names it when the key is missing or
+  // Rockset refuses it (a Kubernetes user has no ROCKSET_API_KEY or file path to check).
+  for (const m of mounts) env.push({ name: SOURCE_ENV[m.purpose], value: `spec.${m.field} (Secret ${m.ref.name}, key ${m.ref.key})` });
   const ca = mounts.find((m) => m.purpose === 'kafka-ca');
   if (ca) env.push({ name: 'NODE_EXTRA_CA_CERTS', value: ca.file });
 
@@ -120,7 +127,12 @@ export function renderDeployment(sink: RocksetSink, inputs: DeploymentInputs): D
   const volumes: Json[] = [
     { name: 'config', configMap: { name: configMapName(sink), items: [{ key: CONFIG_FILE, path: CONFIG_FILE }] } },
     // Each volume projects only the referenced key: other keys of the Secret never reach the pod.
-    ...mounts.map((m) => ({ name: m.volume, secret: { secretName: m.ref.name, items: [{ key: m.ref.key, path: m.ref.key }], defaultMode: 0o440 } })),
+    // optional: a key missing from the Secret leaves its file out rather than holding the
+    // pod in ContainerCreating (a FailedMount Event the operator does not read): the sink
+    // then stops with SecretKeyNotFound naming the spec field, the Secret and the key
+    // (sink/config/load.ts), which the operator reports. The operator never reads key
+    // names itself, and it deploys nothing while a referenced Secret does not exist.
+    ...mounts.map((m) => ({ name: m.volume, secret: { secretName: m.ref.name, items: [{ key: m.ref.key, path: m.ref.key }], defaultMode: 0o440, optional: true } })),
     { name: 'tmp', emptyDir: { sizeLimit: '64Mi' } },
   ];
 

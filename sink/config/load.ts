@@ -20,15 +20,24 @@ export interface LoadedConfig {
   apiKeySource?: string;
 }
 
+/**
+ * A secret from `file`, else env `envName`. Env `<envName>_SOURCE` names where the file
+ * comes from (the operator sets it: "spec.rockset.apiKeySecretRef (Secret s, key k)"),
+ * so a missing file is reported as the missing Secret key it is.
+ */
 function readSecret(file: string | undefined, envName: string, env: NodeJS.ProcessEnv, field: string): string | undefined {
   if (file) {
+    const source = env[`${envName}_SOURCE`]?.trim();
     try {
       const value = fs.readFileSync(file, 'utf8').trim();
-      if (!value) throw new ConfigError([`${field}: the file ${file} is empty. Put the secret in it`]);
+      if (!value) throw new ConfigError([`${source ?? field}: the file ${file} is empty. Put the secret in it`]);
       return value;
     } catch (err) {
       if (err instanceof ConfigError) throw err;
-      throw new ConfigError([`${field}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}). Mount the Secret there or fix the path`]);
+      const code = (err as NodeJS.ErrnoException).code;
+      // The operator mounts each Secret key as an optional file: a key the Secret lacks is a missing file.
+      if (code === 'ENOENT' && source) throw new ConfigError([`${source}: the Secret has no such key (no file ${file} in the worker). Add the key to the Secret, or point the reference at a key it has`], 'SecretKeyNotFound');
+      throw new ConfigError([`${field}: cannot read ${file} (${code ?? (err as Error).message}). Mount the Secret there or fix the path`]);
     }
   }
   const value = env[envName]?.trim();
@@ -78,6 +87,8 @@ export function loadConfig(argv: string[] = process.argv.slice(2), env: NodeJS.P
     if (!password) throw new ConfigError(['schemaRegistry.username: no password. Set env SCHEMA_REGISTRY_PASSWORD, or schemaRegistry.passwordFile to a file holding it']);
     secrets.registryPassword = password;
   }
+  // Node only warns when it cannot load the extra CA; the broker's TLS then fails far from the cause.
+  if (env.NODE_EXTRA_CA_CERTS) readSecret(env.NODE_EXTRA_CA_CERTS, 'NODE_EXTRA_CA_CERTS', env, 'env NODE_EXTRA_CA_CERTS');
   const apiKeySource = env.ROCKSET_API_KEY_SOURCE?.trim();
   return { config, secrets, source, ...(apiKeySource ? { apiKeySource } : {}) };
 }

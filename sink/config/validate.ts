@@ -15,10 +15,13 @@ const validateSchema = ajv.compile(SinkConfigSchema);
 
 export class ConfigError extends Error {
   readonly problems: string[];
-  constructor(problems: string[]) {
-    super(`invalid sink configuration:\n  - ${problems.join('\n  - ')}`);
+  /** The reason the sink's termination message starts with (the operator's condition reason). */
+  readonly reason: string;
+  constructor(problems: string[], reason = 'ConfigInvalid') {
+    super(reason === 'ConfigInvalid' ? `invalid sink configuration:\n  - ${problems.join('\n  - ')}` : problems.join('\n'));
     this.name = 'ConfigError';
     this.problems = problems;
+    this.reason = reason;
   }
 }
 

@@ -196,7 +196,7 @@ export const OPERATOR_PERMISSIONS = [
   'rockset-sink.dev/rocksetsinks/finalizers:update',
   ...['get', 'list', 'watch', 'create', 'patch'].map((v) => `apps/deployments:${v}`),
   ...['get', 'list', 'watch', 'create', 'patch'].map((v) => `/configmaps:${v}`),
-  ...['get', 'list', 'watch'].map((v) => `/secrets:${v}`),
+  '/secrets:get', // list and watch only with rbac.watchSecrets: true
   ...['get', 'list', 'watch'].map((v) => `/pods:${v}`),
   ...['create', 'patch'].map((v) => `/events:${v}`),
   ...['create', 'patch'].map((v) => `events.k8s.io/events:${v}`),

@@ -79,6 +79,7 @@ test('watched namespaces: reads allowed; Secret writes, deletes and other namesp
     ['DELETE', objectPath('Deployment', 'anything', 'team-a')],
     ['DELETE', objectPath('ConfigMap', 'anything', 'team-a')],
     ['DELETE', objectPath('RocksetSink', 'anything', 'team-a')],
+    ['GET', objectPath('Secret', undefined, 'team-a')], // no listing by default (rbac.watchSecrets)
     ['GET', objectPath('Secret', undefined, OTHER)],
     ['GET', objectPath('Secret', 'rockset', OTHER)],
     ['GET', '/api/v1/secrets'],
@@ -158,26 +159,19 @@ test('the operator runs with the chart\'s ServiceAccount token and env, reconcil
   assert.doesNotMatch(all, /not-a-real-key/, 'no Secret value in the logs');
 });
 
-test('all namespaces after an upgrade: a ClusterRole, still read-only on Secrets, and the namespaced Roles are gone', async () => {
+test('all namespaces after an upgrade: a ClusterRole, Secrets get only (no listing anywhere, kube-system included), and the namespaced Roles are gone', async () => {
   await release(['upgrade', RELEASE, CHART, '--reuse-values', '--set-json', 'watchNamespaces=[]']);
   for (const ns of WATCHED) await waitGone(cp, 'Role', NAME, ns);
   for (const ns of [...WATCHED, OTHER]) assert.deepEqual(await rulesIn(ns), OPERATOR_PERMISSIONS, `rules in ${ns}`);
-  assert.equal((await asOperator('GET', '/api/v1/secrets')).status, 200);
-  assert.equal((await asOperator('GET', objectPath('Secret', 'rockset', OTHER))).status, 200);
+  assert.equal((await asOperator('GET', '/api/v1/secrets')).status, 403, 'no cluster-wide Secret list');
+  assert.equal((await asOperator('GET', '/api/v1/namespaces/kube-system/secrets')).status, 403, 'no Secret list in kube-system');
+  assert.equal((await asOperator('GET', objectPath('Secret', 'rockset', OTHER))).status, 200, 'a referenced Secret is read by name');
   assert.equal((await asOperator('POST', objectPath('Secret', undefined, OTHER), secret(OTHER, 'planted'))).status, 403);
   assert.equal((await asOperator('DELETE', objectPath('Deployment', 'anything', OTHER))).status, 403);
   assert.equal((await asOperator('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'x' } })).status, 403);
 });
 
-test('rbac.watchSecrets: false -> Secrets get only (no listing anywhere); the operator still resolves a referenced Secret and reconciles', async (t) => {
-  await release(['upgrade', RELEASE, CHART, '--reuse-values', '--set', 'rbac.watchSecrets=false']);
-  const expected = OPERATOR_PERMISSIONS.filter((p) => p !== '/secrets:list' && p !== '/secrets:watch');
-  await waitFor('the narrowed rules', async () => JSON.stringify(await rulesIn(OTHER)) === JSON.stringify(expected), { timeoutMs: 30_000, intervalMs: 200 });
-  assert.equal((await asOperator('GET', '/api/v1/secrets')).status, 403, 'no cluster-wide Secret list');
-  assert.equal((await asOperator('GET', '/api/v1/namespaces/kube-system/secrets')).status, 403, 'no Secret list in kube-system');
-  assert.equal((await asOperator('GET', objectPath('Secret', undefined, OTHER))).status, 403);
-  assert.equal((await asOperator('GET', objectPath('Secret', 'rockset', OTHER))).status, 200, 'a referenced Secret is read by name');
-
+test('all namespaces, default RBAC (Secrets get only): the operator resolves a referenced Secret and reconciles', async (t) => {
   const { logs, env, died } = await startChartOperator(t);
   assert.equal(env.OPERATOR_WATCH_SECRETS, 'false');
   type Sink = Obj & { status?: { conditions?: { type: string; status: string }[] } };
@@ -186,5 +180,16 @@ test('rbac.watchSecrets: false -> Secrets get only (no listing anywhere); the op
     return s.status?.conditions?.some((c) => c.type === 'SecretsResolved' && c.status === 'True') ?? false;
   }, { timeoutMs: 60_000, intervalMs: 200, abort: died });
   assert.equal((await get(cp, 'Deployment', 'orders-sink', OTHER)).status, 200);
-  assert.doesNotMatch(logs.join(''), /forbidden|\b403\b/i, 'the narrowed role grants everything the operator uses');
+  assert.doesNotMatch(logs.join(''), /forbidden|\b403\b/i, 'the default role grants everything the operator uses');
+});
+
+test('rbac.watchSecrets: true (opt-in) adds list and watch on Secrets, and the operator then watches them', async (t) => {
+  await release(['upgrade', RELEASE, CHART, '--reuse-values', '--set', 'rbac.watchSecrets=true']);
+  const expected = [...OPERATOR_PERMISSIONS, '/secrets:list', '/secrets:watch'].sort();
+  await waitFor('the widened rules', async () => JSON.stringify(await rulesIn(OTHER)) === JSON.stringify(expected), { timeoutMs: 30_000, intervalMs: 200 });
+  assert.equal((await asOperator('GET', '/api/v1/secrets')).status, 200);
+  const { logs, env, died } = await startChartOperator(t);
+  assert.equal(env.OPERATOR_WATCH_SECRETS, 'true');
+  await waitFor('the Secret informer to sync', async () => logs.join('').includes('caches synced'), { timeoutMs: 60_000, intervalMs: 200, abort: died });
+  assert.doesNotMatch(logs.join(''), /forbidden|\b403\b/i, 'the widened role grants the metadata watch');
 });

@@ -112,6 +112,8 @@ before(async () => {
     // Every sink is re-checked every 2 s: the idle test sees those passes served from the caches.
     OPERATOR_RESYNC_SECONDS: '2',
     OPERATOR_ALLOWED_API_HOSTS: '*.rockset.com',
+    // The metadata watch (opt-in): a created or rotated Secret wakes its sinks at once.
+    OPERATOR_WATCH_SECRETS: 'true',
   });
 });
 

@@ -120,7 +120,8 @@ describe('renderDeployment', () => {
     const v = volumes(r);
     assert.deepEqual([...v.keys()], ['config', 'secret-api-key', 'tmp']);
     assert.deepEqual(v.get('config'), { name: 'config', configMap: { name: 'orders-sink-config', items: [{ key: 'config.json', path: 'config.json' }] } });
-    assert.deepEqual(v.get('secret-api-key'), { name: 'secret-api-key', secret: { secretName: 'rockset', items: [{ key: 'api-key', path: 'api-key' }], defaultMode: 0o440 } });
+    // optional: a key the Secret lacks is a missing file the sink names (SecretKeyNotFound), not a pod stuck in ContainerCreating
+    assert.deepEqual(v.get('secret-api-key'), { name: 'secret-api-key', secret: { secretName: 'rockset', items: [{ key: 'api-key', path: 'api-key' }], defaultMode: 0o440, optional: true } });
   });
 
   test('full sink: secret volumes select only the referenced keys; pod template overrides merged, ours win', () => {
@@ -134,16 +135,19 @@ describe('renderDeployment', () => {
       { name: 'MEMORY_LIMIT', value: '536870912' },
       { name: 'MALLOC_MMAP_THRESHOLD_', value: '131072' },
       { name: 'ROCKSET_API_KEY_SOURCE', value: 'spec.rockset.apiKeySecretRef (Secret rockset, key api-key)' },
+      { name: 'KAFKA_SASL_PASSWORD_SOURCE', value: 'spec.kafka.sasl.passwordSecretRef (Secret kafka-user, key password)' },
+      { name: 'NODE_EXTRA_CA_CERTS_SOURCE', value: 'spec.kafka.tls.caSecretRef (Secret kafka-ca, key ca.crt)' },
+      { name: 'SCHEMA_REGISTRY_PASSWORD_SOURCE', value: 'spec.schemaRegistry.passwordSecretRef (Secret registry, key password)' },
       { name: 'NODE_EXTRA_CA_CERTS', value: '/var/run/secrets/rockset-sink/kafka-ca/ca.crt' },
     ]);
     assert.deepEqual(c.resources, { requests: { cpu: '250m', memory: '256Mi' }, limits: { memory: '512Mi' } });
     const v = volumes(r);
-    const secretVolumes = [...v.values()].filter((x) => x.secret).map((x) => [x.name, (x.secret as Json).secretName, (x.secret as Json).items]);
+    const secretVolumes = [...v.values()].filter((x) => x.secret).map((x) => [x.name, (x.secret as Json).secretName, (x.secret as Json).items, (x.secret as Json).optional]);
     assert.deepEqual(secretVolumes, [
-      ['secret-api-key', 'rockset', [{ key: 'api-key', path: 'api-key' }]],
-      ['secret-kafka-sasl', 'kafka-user', [{ key: 'password', path: 'password' }]],
-      ['secret-kafka-ca', 'kafka-ca', [{ key: 'ca.crt', path: 'ca.crt' }]],
-      ['secret-schema-registry', 'registry', [{ key: 'password', path: 'password' }]],
+      ['secret-api-key', 'rockset', [{ key: 'api-key', path: 'api-key' }], true],
+      ['secret-kafka-sasl', 'kafka-user', [{ key: 'password', path: 'password' }], true],
+      ['secret-kafka-ca', 'kafka-ca', [{ key: 'ca.crt', path: 'ca.crt' }], true],
+      ['secret-schema-registry', 'registry', [{ key: 'password', path: 'password' }], true],
     ]);
     // Every secret file the config names is inside a mounted volume.
     const mountDirs = c.volumeMounts.map((m) => m.mountPath);

@@ -329,6 +329,24 @@ describe('computeStatus: conditions per rule', () => {
       messages: { Ready: /orders-sink-7d9f-b.*AuthFailed: Rockset rejected the API key \(401\).*restarted 4 times/ },
     },
     {
+      name: 'a worker finds no file for a referenced key (SecretKeyNotFound): SecretsResolved False with its message, Stalled',
+      observed: healthy({
+        pods: [{
+          name: 'orders-sink-7d9f-a', restartCount: 2, waitingReason: 'CrashLoopBackOff',
+          lastTermination: { exitCode: 2, message: 'SecretKeyNotFound: spec.rockset.apiKeySecretRef (Secret rockset, key api-key): the Secret has no such key' },
+        }],
+      }),
+      want: {
+        Ready: 'False/SecretKeyNotFound',
+        ConfigValid: 'True/SpecAccepted',
+        SecretsResolved: 'False/SecretKeyNotFound',
+        WorkersAvailable: 'True/MinimumReplicasAvailable',
+        Reconciling: 'False/Stalled',
+        Stalled: 'True/SecretKeyNotFound',
+      },
+      messages: { SecretsResolved: /^Worker pod orders-sink-7d9f-a failed: SecretKeyNotFound: spec\.rockset\.apiKeySecretRef \(Secret rockset, key api-key\): the Secret has no such key/ },
+    },
+    {
       name: 'CrashLoopBackOff without a reasoned message: WorkerFailed',
       observed: healthy({ pods: [{ name: 'orders-sink-7d9f-c', restartCount: 7, lastTermination: { exitCode: 137 }, waitingReason: 'CrashLoopBackOff' }] }),
       want: {

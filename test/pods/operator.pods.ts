@@ -74,14 +74,14 @@ async function getSink(name: string): Promise<Obj> {
 }
 
 /** examples/minimal, pointed at the test broker and emulator: the user's files with only the addresses changed. */
-function minimalExample(name: string, opts: { secret: string; apiKey: string; topic: string }): string {
+function minimalExample(name: string, opts: { secret: string; apiKey: string; topic: string; secretKey?: string }): string {
   const docs: Record<string, unknown>[] = [];
   for (const file of ['secret.yaml', 'rocksetsink.yaml']) {
     for (const d of parseAllDocuments(fs.readFileSync(path.join(root, 'examples/minimal', file), 'utf8'))) {
       const obj = d.toJS() as { kind: string; metadata: { name: string }; stringData?: Record<string, string>; spec?: { kafka: Record<string, unknown>; rockset: Record<string, unknown> } };
       if (obj.kind === 'Secret') {
         obj.metadata.name = opts.secret;
-        obj.stringData = { 'api-key': opts.apiKey };
+        obj.stringData = { [opts.secretKey ?? 'api-key']: opts.apiKey };
       } else if (obj.spec) {
         obj.metadata.name = name;
         Object.assign(obj.spec.kafka, { brokers: kafka.brokers, topics: [opts.topic], groupId: `rockset-${name}` });
@@ -236,6 +236,23 @@ describe('real pods', { concurrency: false }, () => {
     assert.equal(rolled[0]?.status.containerStatuses?.[0]?.restartCount, 0);
     await until('20 documents', () => docCount('payments'), (n) => n === 20);
     await until('payments Ready=True', () => getSink('payments'), (s) => condition(s, 'Ready').status === 'True');
+  });
+
+  test('a key the Secret lacks: the worker stops with SecretKeyNotFound naming the spec field, the Secret and the key (the operator never reads key names); adding the key brings it up', async () => {
+    await createTopic('refunds');
+    await produce('refunds', 10);
+    // the RocksetSink references key api-key; the Secret holds the key under another name
+    await ok(['apply', '-n', NS, '-f', '-'], minimalExample('refunds', { secret: 'refunds-key', apiKey: API_KEY, topic: 'refunds', secretKey: 'apikey' }));
+    const sink = await until('refunds SecretsResolved=False SecretKeyNotFound', () => getSink('refunds'), (s) => condition(s, 'SecretsResolved').reason === 'SecretKeyNotFound');
+    assert.equal(condition(sink, 'SecretsResolved').status, 'False');
+    assert.match(condition(sink, 'SecretsResolved').message ?? '', /SecretKeyNotFound: spec\.rockset\.apiKeySecretRef \(Secret refunds-key, key api-key\): the Secret has no such key .*Add the key to the Secret/);
+    assert.equal(condition(sink, 'Ready').reason, 'SecretKeyNotFound');
+    assert.ok(!JSON.stringify(sink.status).includes(API_KEY));
+
+    await ok(['create', 'secret', 'generic', 'refunds-key', '-n', NS, `--from-literal=api-key=${API_KEY}`, '--dry-run=client', '-o', 'yaml'])
+      .then((y) => ok(['apply', '-n', NS, '-f', '-'], y));
+    await until('10 documents', () => docCount('refunds'), (n) => n === 10);
+    await until('refunds Ready=True, SecretsResolved=True', () => getSink('refunds'), (s) => condition(s, 'Ready').status === 'True' && condition(s, 'SecretsResolved').status === 'True');
   });
 
   test('kubectl scale and paused change the number of real pods', async () => {

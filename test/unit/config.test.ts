@@ -304,6 +304,29 @@ describe('loadConfig', () => {
     assert.ok(err.message.includes('rockset.apiKeyFile') && err.message.includes(missing) && err.message.includes('ENOENT'), err.message);
   });
 
+  test('a secret file missing where the operator mounted it -> SecretKeyNotFound naming the spec field, the Secret and the key, and the fix', () => {
+    const missing = path.join(dir, 'sasl', 'password');
+    const err = loadError([], {
+      ROCKSET_SINK_CONFIG_JSON: JSON.stringify(withConfig({ kafka: { sasl: { ...sasl, passwordFile: missing } } })),
+      ROCKSET_API_KEY: KEY,
+      KAFKA_SASL_PASSWORD_SOURCE: 'spec.kafka.sasl.passwordSecretRef (Secret kafka-user, key password)',
+    });
+    assert.equal(err.reason, 'SecretKeyNotFound');
+    assert.equal(err.message, `spec.kafka.sasl.passwordSecretRef (Secret kafka-user, key password): the Secret has no such key (no file ${missing} in the worker). Add the key to the Secret, or point the reference at a key it has`);
+  });
+
+  test('NODE_EXTRA_CA_CERTS naming a missing file is an error (Node only warns), with the operator\'s source named', () => {
+    const missing = path.join(dir, 'kafka-ca', 'ca.crt');
+    const env = { ROCKSET_SINK_CONFIG_JSON: JSON.stringify(minimal()), ROCKSET_API_KEY: KEY, NODE_EXTRA_CA_CERTS: missing };
+    const plain = loadError([], env);
+    assert.equal(plain.reason, 'ConfigInvalid');
+    assert.ok(plain.message.includes('env NODE_EXTRA_CA_CERTS') && plain.message.includes(missing), plain.message);
+    const named = loadError([], { ...env, NODE_EXTRA_CA_CERTS_SOURCE: 'spec.kafka.tls.caSecretRef (Secret kafka-ca, key ca.crt)' });
+    assert.equal(named.reason, 'SecretKeyNotFound');
+    assert.match(named.message, /^spec\.kafka\.tls\.caSecretRef \(Secret kafka-ca, key ca\.crt\): the Secret has no such key/);
+    assert.equal(loadConfig([], { ...env, NODE_EXTRA_CA_CERTS: file('-----BEGIN CERTIFICATE-----\n') }).secrets.apiKey, KEY);
+  });
+
   test('an empty apiKeyFile -> error naming the field', () => {
     const empty = file('  \n');
     const err = loadError([], { ROCKSET_SINK_CONFIG_JSON: JSON.stringify(withConfig({ rockset: { apiKeyFile: empty } })), ROCKSET_API_KEY: KEY });

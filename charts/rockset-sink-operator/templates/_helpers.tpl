@@ -97,9 +97,9 @@ objects), and Secrets are read-only (the operator hashes their versions to roll 
 - apiGroups: [""]
   resources: ["configmaps"]
   verbs: ["get", "list", "watch", "create", "patch"]
-# Secrets: the operator lists and watches their metadata only and gets a referenced
-# one by name (key names; the lag reader's SASL password); RBAC cannot tell a metadata
-# list from a full one, so rbac.watchSecrets: false leaves get only.
+# Secrets: the operator reads the metadata of a referenced one by name (and, for the
+# lag reader, a SASL password). RBAC cannot tell a metadata list from a full one, so
+# list and watch (the metadata watch: rotations roll at once) are opt-in: rbac.watchSecrets.
 - apiGroups: [""]
   resources: ["secrets"]
   verbs: {{ if .Values.rbac.watchSecrets }}["get", "list", "watch"]{{ else }}["get"]{{ end }}
