@@ -2,7 +2,6 @@
 // Pipeline -> Rockset, dead letters to Kafka, metrics and probes over HTTP, and
 // an orderly stop. I/O lives here and in the modules it injects; the decisions
 // live in the pure modules.
-import fs from 'node:fs';
 import { Kafka, Partitioners, type Consumer, type ConsumerRunConfig, type Producer, type EachBatchPayload, type KafkaConfig } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { LoadedConfig } from './config/load.ts';
@@ -26,6 +25,7 @@ import type { SchemaRegistrySource } from './decode/registry.ts';
 import { createMapper } from './mapping/mapper.ts';
 import { framedBuffers, usesSchemas } from './mapping/options.ts';
 import { mappingThreads, threadHeapMb } from './mapping/threads.ts';
+import { memoryLimitBytes } from './limits.ts';
 
 /** Partitions worked on at once, at least: one fetch usually brings batches for all of a member's partitions. */
 const PARTITION_WORKERS = 16;
@@ -378,25 +378,6 @@ function watchCompression(config: SinkConfig, metrics: SinkMetrics, log: Logger,
     warned = true;
     log.warn({ compressionRatio: Number(ratio.toFixed(1)), memoryLimitBytes: limit }, advice);
   });
-}
-
-/**
- * The container's memory limit: MEMORY_LIMIT (bytes, as the operator renders it from
- * the Downward API), else the cgroup's own (v2, then v1); undefined when there is none.
- */
-function memoryLimitBytes(): number | undefined {
-  const fromEnv = Number(process.env.MEMORY_LIMIT);
-  if (Number.isFinite(fromEnv) && fromEnv > 0) return fromEnv;
-  for (const file of ['/sys/fs/cgroup/memory.max', '/sys/fs/cgroup/memory/memory.limit_in_bytes']) {
-    try {
-      const n = Number(fs.readFileSync(file, 'utf8').trim());
-      // v2 says "max" without a limit, v1 a number near 2^63
-      if (Number.isFinite(n) && n > 0 && n < 2 ** 60) return n;
-    } catch {
-      // not this cgroup version, or not in a container
-    }
-  }
-  return undefined;
 }
 
 /** The topics that match a pattern now, and checks for new and deleted ones: periodic, or soon when asked. */

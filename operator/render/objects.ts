@@ -6,6 +6,7 @@ import { RESTARTED_AT_ANNOTATION, type RocksetSink } from '../api/rocksetsink.ts
 import { canonicalJson, dataChecksum } from './checksum.ts';
 import { nodeMemory, quantityValue } from './memory.ts';
 import { effectiveResources } from './resources.ts';
+import { threadsFor } from '../../sink/mapping/threads.ts';
 import { CONFIG_DIR, CONFIG_FILE, HTTP_PORT, renderConfig, secretMounts, type SecretPurpose } from './config.ts';
 import {
   CONFIG_CHECKSUM_ANNOTATION,
@@ -92,6 +93,10 @@ export function renderDeployment(sink: RocksetSink, inputs: DeploymentInputs): D
   const memoryLimit = resources.limits['memory'];
   const memory = nodeMemory(memoryLimit === undefined ? undefined : quantityValue(memoryLimit));
   const env: { name: string; value: string }[] = [...memory.env];
+  // Mapping threads, one per core of the CPU limit as far as the memory limit allows; without
+  // a CPU limit the sink counts the cores it may use itself (sink/mapping/threads.ts).
+  const cpuLimit = resources.limits['cpu'] === undefined ? undefined : quantityValue(resources.limits['cpu']);
+  if (cpuLimit !== undefined) env.push({ name: 'SINK_THREADS', value: String(threadsFor(cpuLimit, memoryLimit === undefined ? undefined : quantityValue(memoryLimit))) });
   // Where each secret file comes from, as the sink names it when the key is missing or
   // Rockset refuses it (a Kubernetes user has no ROCKSET_API_KEY or file path to check).
   for (const m of mounts) env.push({ name: SOURCE_ENV[m.purpose], value: `spec.${m.field} (Secret ${m.ref.name}, key ${m.ref.key})` });

@@ -1,22 +1,34 @@
-// How many mapping threads a sink worker runs: one per core it may use. Below two
-// cores a thread has no core of its own to run on, and moving batches to it would
-// only add the copies, so mapping stays on the main thread.
+// How many mapping threads a sink worker runs: one per core it may use, as far as its
+// memory limit allows. Below two cores a thread has no core of its own to run on, and
+// moving batches to it would only add the copies, so mapping stays on the main thread.
 import os from 'node:os';
 import v8 from 'node:v8';
+import { memoryLimitBytes } from '../limits.ts';
 
 /** More threads than this only add memory: a worker rarely has more partition batches in flight. */
 export const MAX_MAPPING_THREADS = 16;
+/** What a worker needs besides its threads (MiB): the main thread's heap and fetch buffers (~170 MB at the 512Mi default). */
+export const BASE_MEMORY_MIB = 256;
+/** What each mapping thread may add (MiB): its heap (capped by threadHeapMb; ~30 MB measured while draining) and its isolate. */
+export const THREAD_MEMORY_MIB = 64;
 
-/** Threads for a CPU limit in cores (resources.limits.cpu): 0 below 1.5 cores, else the cores rounded. */
-export function threadsForCpus(cpus: number): number {
-  const n = Math.round(cpus);
-  return n >= 2 ? Math.min(n, MAX_MAPPING_THREADS) : 0;
+/**
+ * Threads for a CPU limit in cores (resources.limits.cpu; undefined: none) and a memory
+ * limit in bytes: one per core, none below 1.5 cores, and no more than the memory above
+ * BASE_MEMORY_MIB holds at THREAD_MEMORY_MIB each.
+ */
+export function threadsFor(cpus: number, memoryLimitBytes: number | undefined): number {
+  const byCpu = Math.round(cpus) >= 2 ? Math.min(Math.round(cpus), MAX_MAPPING_THREADS) : 0;
+  if (memoryLimitBytes === undefined) return byCpu;
+  const byMemory = Math.max(0, Math.floor((memoryLimitBytes / 2 ** 20 - BASE_MEMORY_MIB) / THREAD_MEMORY_MIB));
+  return Math.min(byCpu, byMemory);
 }
 
 /**
- * SINK_THREADS when set (the operator renders it from resources.limits.cpu; 0 maps on
- * the main thread), else one per core Node may use (os.availableParallelism, which
- * follows the CPU affinity and the cgroup's CPU quota).
+ * SINK_THREADS when set (the operator renders it from resources.limits; 0 maps on the
+ * main thread), else one per core Node may use (os.availableParallelism, which follows
+ * the CPU affinity and the cgroup's CPU quota) within the memory limit (MEMORY_LIMIT,
+ * else the cgroup's).
  */
 export function mappingThreads(env: NodeJS.ProcessEnv = process.env): number {
   const set = env.SINK_THREADS;
@@ -25,15 +37,15 @@ export function mappingThreads(env: NodeJS.ProcessEnv = process.env): number {
     if (!Number.isInteger(n) || n < 0 || n > MAX_MAPPING_THREADS) throw new Error(`SINK_THREADS is ${JSON.stringify(set)}: use an integer from 0 (map on the main thread) to ${MAX_MAPPING_THREADS}`);
     return n;
   }
-  return threadsForCpus(os.availableParallelism());
+  return threadsFor(os.availableParallelism(), memoryLimitBytes(env));
 }
 
 /**
  * Each thread's old-generation cap: a quarter of the main thread's (which the operator
- * derives from the memory limit), 32-256 MiB. A thread holds one batch at a time and
+ * derives from the memory limit), 32-128 MiB. A thread holds one batch at a time and
  * little of it survives, so it needs a fraction of what the main thread keeps.
  */
 export function threadHeapMb(): number {
   const mainMb = v8.getHeapStatistics().heap_size_limit / 2 ** 20;
-  return Math.min(256, Math.max(32, Math.floor(mainMb / 4)));
+  return Math.min(128, Math.max(32, Math.floor(mainMb / 4)));
 }

@@ -203,6 +203,17 @@ describe('renderDeployment', () => {
     assert.deepEqual(res({ requests: { cpu: 2, memory: '300Mi' }, limits: { cpu: 4 } }), { requests: { cpu: 2, memory: '300Mi' }, limits: { cpu: 4, memory: '512Mi' } });
   });
 
+  test('mapping threads follow the CPU limit, within what the memory limit holds; without a CPU limit the sink counts its cores', () => {
+    const threads = (resources?: Json) => containerOf(render(resources === undefined ? minimalSpec() : { ...minimalSpec(), resources })).env?.find((e) => e.name === 'SINK_THREADS')?.value;
+    assert.equal(threads(), undefined, 'no CPU limit: the sink uses the cores it may use (os.availableParallelism)');
+    assert.equal(threads({ limits: { cpu: '2' } }), '2');
+    assert.equal(threads({ limits: { cpu: '1500m' } }), '2');
+    assert.equal(threads({ limits: { cpu: '1' } }), '0', 'one core: mapping stays on the main thread');
+    assert.equal(threads({ limits: { cpu: '8' } }), '4', '512Mi holds 4 threads');
+    assert.equal(threads({ limits: { cpu: '8', memory: '1Gi' } }), '8');
+    assert.equal(threads({ limits: { cpu: '4', memory: '256Mi' } }), '0', 'no memory for a thread');
+  });
+
   test('resources are not defaulted into the RocksetSink: the API server and ajv leave spec.resources out', () => {
     const ok = validateSpec(minimalSpec());
     assert.ok(ok.ok);
