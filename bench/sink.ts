@@ -53,6 +53,12 @@ const { values: args } = parseArgs({
     'avro-records': { type: 'string' },
     'e2e-seconds': { type: 'string', default: '30' },
     'e2e-rate': { type: 'string', default: '5000' },
+    // A second, higher rate (0: none), for as long as --e2e-high-seconds.
+    'e2e-high-rate': { type: 'string', default: '20000' },
+    'e2e-high-seconds': { type: 'string', default: '20' },
+    // sink_rps and avro_rps of the code before a change, measured on the same machine, for the speed-up targets.
+    'baseline-sink-rps': { type: 'string' },
+    'baseline-avro-rps': { type: 'string' },
     skip: { type: 'string', default: '' },
     profile: { type: 'boolean', default: false },
     'sink-config': { type: 'string', default: '{}' },
@@ -69,6 +75,9 @@ const RECORDS = Number(args.records);
 const AVRO_RECORDS = Number(args['avro-records'] ?? args.records);
 const E2E_SECONDS = Number(args['e2e-seconds']);
 const E2E_RATE = Number(args['e2e-rate']);
+const E2E_HIGH_RATE = Number(args['e2e-high-rate']);
+const E2E_HIGH_SECONDS = Number(args['e2e-high-seconds']);
+const BASELINE = { sink: args['baseline-sink-rps'] === undefined ? undefined : Number(args['baseline-sink-rps']), avro: args['baseline-avro-rps'] === undefined ? undefined : Number(args['baseline-avro-rps']) };
 const PROFILE_RECORDS = Number(args['profile-records']);
 // Diagnostics only: sections merged over the sink configuration, e.g. '{"batch":{"lingerMs":50}}'.
 const SINK_OVERRIDES = JSON.parse(args['sink-config']) as Record<string, Record<string, unknown>>;
@@ -364,7 +373,8 @@ async function sinkHeap(port: number): Promise<Record<string, number>> {
       const m = new RegExp(`^rockset_sink_process_${name}(?:\\{[^}]*\\})? ([0-9.e+]+)$`, 'm').exec(text);
       return m ? round(Number(m[1]) / 2 ** 20, 1) : NaN;
     };
-    return { heapUsedMb: get('nodejs_heap_size_used_bytes'), heapTotalMb: get('nodejs_heap_size_total_bytes'), externalMb: get('nodejs_external_memory_bytes') };
+    const threads = /^rockset_sink_mapping_threads ([0-9]+)$/m.exec(text);
+    return { heapUsedMb: get('nodejs_heap_size_used_bytes'), heapTotalMb: get('nodejs_heap_size_total_bytes'), externalMb: get('nodejs_external_memory_bytes'), mappingThreads: threads ? Number(threads[1]) : NaN };
   } catch {
     return {};
   }
@@ -494,6 +504,7 @@ async function drain(opts: { broker: KafkaBroker; emulator: Emulator; topic: str
       rssPeakMb: memory.peakMb,
       rssEndMb: memory.rssMb,
       sinkHeapAtEnd: heap,
+      mappingThreads: heap['mappingThreads'],
       /** Cores used per process while documents flowed (of 2 on the reference machine). */
       coresUsed: cpu,
       /** CPU microseconds per document of each process over the same window (/proc/<pid>/stat ticks: 10 ms resolution). */
@@ -527,13 +538,25 @@ function ratioBound(ceiling: Record<string, unknown> | undefined, sink: { cpuUsP
   return { cores, consumeUs: consume, emulatorUs: emulator, brokerUs: broker, perRecordUs: round(perRecordUs, 1), rps, ratio: round(rps / ceilingRps, 3) };
 }
 
+/**
+ * The rate at which the sink, the emulator and the broker, at their CPU per record in
+ * the sink run, would keep every core of this machine busy: no sink on this machine
+ * (however its work is spread over threads) can drain faster while they share it.
+ */
+function cpuBoundRps(sink: { cpuUsPerRecord: Record<string, number> } | undefined, cores: number) {
+  const c = sink?.cpuUsPerRecord;
+  if (c?.['sink'] === undefined || c['emulator'] === undefined || c['broker'] === undefined) return undefined;
+  const perRecordUs = c['sink'] + c['emulator'] + c['broker'];
+  return { cores, perRecordUs: round(perRecordUs, 1), rps: Math.round((cores * 1e6) / perRecordUs) };
+}
+
 function pct(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))] as number;
 }
 
 /** Records at a fixed rate with their produce time; visibility from the emulator's request log. */
-async function e2e(kafka: Kafka, broker: KafkaBroker, emulator: Emulator, topic: string) {
+async function e2e(kafka: Kafka, broker: KafkaBroker, emulator: Emulator, topic: string, rate: number, durationSeconds: number) {
   await createTopic(kafka, topic);
   const sink = await startSink({ broker, emulator, topic, collection: 'e2e' });
   try {
@@ -578,7 +601,7 @@ async function e2e(kafka: Kafka, broker: KafkaBroker, emulator: Emulator, topic:
       }
     })();
 
-    const total = Math.round(E2E_RATE * E2E_SECONDS);
+    const total = Math.round(rate * durationSeconds);
     const t0 = performance.now();
     steadyFrom = Date.now() + 5000;
     let sent = 0;
@@ -586,12 +609,12 @@ async function e2e(kafka: Kafka, broker: KafkaBroker, emulator: Emulator, topic:
     let sendErrors = 0;
     let lateTicks = 0;
     while (sent < total) {
-      const due = Math.min(total, Math.floor(((performance.now() - t0) / 1000) * E2E_RATE));
+      const due = Math.min(total, Math.floor(((performance.now() - t0) / 1000) * rate));
       if (due > sent) {
         const messages: Message[] = [];
         const now = Date.now();
         for (let n = sent; n < due; n++) {
-          const key = `e2e-${n}`;
+          const key = `${topic}-${n}`;
           producedAt.set(key, now);
           messages.push({ key, value: jsonRecord(n, { produced_at: now }), partition: n % PARTITIONS });
         }
@@ -613,8 +636,8 @@ async function e2e(kafka: Kafka, broker: KafkaBroker, emulator: Emulator, topic:
     arrivals.sort((a, b) => a - b);
     steady.sort((a, b) => a - b);
     return {
-      rate: E2E_RATE,
-      seconds: E2E_SECONDS,
+      rate,
+      seconds: durationSeconds,
       produceSeconds: round(produceSeconds, 2),
       produced: total,
       visible: latencies.length,
@@ -733,8 +756,15 @@ try {
   let latency: Awaited<ReturnType<typeof e2e>> | undefined;
   if (!skip.has('e2e')) {
     say(`e2e: ${E2E_RATE} records/s for ${E2E_SECONDS} s`);
-    latency = await e2e(kafka, broker, emulator, 'bench-e2e');
+    latency = await e2e(kafka, broker, emulator, 'bench-e2e', E2E_RATE, E2E_SECONDS);
     say(`  p50 ${latency.p50Ms} ms, p99 ${latency.p99Ms} ms`);
+  }
+  let latencyHigh: Awaited<ReturnType<typeof e2e>> | undefined;
+  if (!skip.has('e2e') && E2E_HIGH_RATE > 0) {
+    await emulator.admin.reset(WS, 'e2e');
+    say(`e2e: ${E2E_HIGH_RATE} records/s for ${E2E_HIGH_SECONDS} s`);
+    latencyHigh = await e2e(kafka, broker, emulator, 'bench-e2e-high', E2E_HIGH_RATE, E2E_HIGH_SECONDS);
+    say(`  p50 ${latencyHigh.p50Ms} ms, p99 ${latencyHigh.p99Ms} ms`);
   }
 
   let profile: { records: number; rps: number; top: ProfileEntry[]; file: string } | undefined;
@@ -753,6 +783,8 @@ try {
   const ceilingRps = typeof ceiling?.['rps'] === 'number' ? ceiling['rps'] : undefined;
   const ratio = ceilingRps !== undefined && sinkJson !== undefined ? round(sinkJson.rps / ceilingRps, 3) : null;
   const bound = ratioBound(ceiling, sinkJson, os.cpus().length);
+  const cpuBound = cpuBoundRps(sinkJson, os.cpus().length);
+  const speedup = (rps: number | undefined, base: number | undefined) => (rps === undefined || base === undefined || !(base > 0) ? null : round(rps / base, 2));
   const summary = {
     bench: 'sink',
     date: started.toISOString(),
@@ -763,7 +795,8 @@ try {
       sink: { ...SINK_DEFAULTS, logLevel: 'warn', overrides: SINK_OVERRIDES, memoryLimit: SINK_MEMORY_LIMIT, asDeployed: SINK_MEMORY, entrypoint: args['sink-from-source'] ? 'sink/main.ts (source)' : 'sink/main.js (compiled, as in the image)', nodeOptions: SINK_NODE_OPTIONS || null, note: Object.keys(SINK_OVERRIDES).length === 0 ? 'sink defaults (none overridden)' : 'sink defaults with the overrides given by --sink-config' },
       ceiling: ceiling?.['settings'] ?? null,
       emulator: { storeMode: 'ids', process: 'own (emulator/main.ts)', faults: 'none' },
-      e2e: { rate: E2E_RATE, seconds: E2E_SECONDS, method: 'request log polled every 10 ms: produce time (Date.now before send) -> first poll that sees the request carrying the _id answered 200 and applied' },
+      baseline: { sinkRps: BASELINE.sink ?? null, avroRps: BASELINE.avro ?? null },
+      e2e: { rate: E2E_RATE, seconds: E2E_SECONDS, highRate: E2E_HIGH_RATE, highSeconds: E2E_HIGH_SECONDS, method: 'request log polled every 10 ms: produce time (Date.now before send) -> first poll that sees the request carrying the _id answered 200 and applied' },
       window: 'first write request in the emulator log -> document count complete (polled every 20 ms)',
     },
     ceiling_rps: ceilingRps ?? null,
@@ -771,17 +804,33 @@ try {
     sink_mbps: sinkJson?.mbps ?? null,
     ratio,
     ratio_bound_here: bound?.ratio ?? null,
+    sink_speedup: speedup(sinkJson?.rps, BASELINE.sink),
+    sink_cpu_us_per_record: sinkJson?.cpuUsPerRecord['sink'] ?? null,
+    sink_main_thread_us_per_record: sinkJson?.sinkThreadUsPerRecord['main'] ?? null,
+    // The rate at which the sink's main thread alone would be busy all the time.
+    main_thread_bound_rps: sinkJson?.sinkThreadUsPerRecord['main'] ? Math.round(1e6 / sinkJson.sinkThreadUsPerRecord['main']) : null,
+    // The rate at which the sink, the emulator and the broker together would use every core here.
+    cpu_bound_rps_here: cpuBound?.rps ?? null,
+    mapping_threads: sinkJson?.mappingThreads ?? null,
     rss_peak_mb: sinkJson?.rssPeakMb ?? null,
     avro_rps: avro?.rps ?? null,
+    avro_speedup: speedup(avro?.rps, BASELINE.avro),
     e2e_p50_ms: latency?.p50Ms ?? null,
     e2e_p99_ms: latency?.p99Ms ?? null,
+    e2e_high_rate: latencyHigh ? E2E_HIGH_RATE : null,
+    e2e_high_p50_ms: latencyHigh?.p50Ms ?? null,
+    e2e_high_p99_ms: latencyHigh?.p99Ms ?? null,
     targets: {
-      ratio: { target: '>= 0.8', met: ratio === null ? null : ratio >= 0.8 },
-      e2e_p99_ms: { target: '< 250', met: latency === undefined ? null : latency.p99Ms < 250 },
-      rss_peak_mb: { target: '< 200', met: sinkJson === undefined ? null : sinkJson.rssPeakMb < 200 },
+      ratio: { target: '>= 0.35', met: ratio === null ? null : ratio >= 0.35 },
+      sink_speedup: { target: '>= 1.6', met: speedup(sinkJson?.rps, BASELINE.sink) === null ? null : speedup(sinkJson?.rps, BASELINE.sink)! >= 1.6 },
+      avro_speedup: { target: '>= 1.6', met: speedup(avro?.rps, BASELINE.avro) === null ? null : speedup(avro?.rps, BASELINE.avro)! >= 1.6 },
+      sink_cpu_us_per_record: { target: '<= 25', met: sinkJson === undefined ? null : sinkJson.cpuUsPerRecord['sink']! <= 25 },
+      e2e_p99_ms: { target: '< 150', met: latency === undefined ? null : latency.p99Ms < 150 },
+      e2e_high_p99_ms: { target: '< 500', met: latencyHigh === undefined ? null : latencyHigh.p99Ms < 500 },
+      rss_peak_mb: { target: '<= 220', met: sinkJson === undefined ? null : sinkJson.rssPeakMb <= 220 },
     },
     emulator_absorb: absorb ?? null,
-    details: { produce: { json: jsonFill, avro: avroFill }, ceiling, sinkJson, bound, avro, e2e: latency, profile },
+    details: { produce: { json: jsonFill, avro: avroFill }, ceiling, sinkJson, bound, cpuBound, avro, e2e: latency, e2eHigh: latencyHigh, profile },
   };
   Object.assign(results, summary);
   fs.writeFileSync(args.out, `${JSON.stringify(results, null, 2)}\n`);
@@ -792,12 +841,18 @@ try {
     ['emulator absorb (docs/s)', fmt(absorb?.['docsPerSec']), '', ''],
     ['ceiling_rps (raw kafkajs)', fmt(summary.ceiling_rps), '', ''],
     ['sink_rps (JSON)', fmt(summary.sink_rps), '', ''],
+    ['  speed-up over --baseline-sink-rps', fmt(summary.sink_speedup), '>= 1.6', mark(summary.targets.sink_speedup.met)],
+    ['  mapping threads', fmt(summary.mapping_threads), '', ''],
     ['sink_mbps (value MB/s)', fmt(summary.sink_mbps), '', ''],
-    ['ratio sink/ceiling', fmt(ratio), '>= 0.8', mark(summary.targets.ratio.met)],
-    ['rss_peak_mb (JSON drain)', fmt(summary.rss_peak_mb), '< 200', mark(summary.targets.rss_peak_mb.met)],
+    ['ratio sink/ceiling', fmt(ratio), '>= 0.35', mark(summary.targets.ratio.met)],
+    ['sink CPU us/record (all threads)', fmt(summary.sink_cpu_us_per_record), '<= 25', mark(summary.targets.sink_cpu_us_per_record.met)],
+    ['rss_peak_mb (JSON drain)', fmt(summary.rss_peak_mb), '<= 220', mark(summary.targets.rss_peak_mb.met)],
     ['avro_rps', fmt(summary.avro_rps), '', ''],
+    ['  speed-up over --baseline-avro-rps', fmt(summary.avro_speedup), '>= 1.6', mark(summary.targets.avro_speedup.met)],
     ['e2e_p50_ms', fmt(summary.e2e_p50_ms), '', ''],
-    ['e2e_p99_ms', fmt(summary.e2e_p99_ms), '< 250', mark(summary.targets.e2e_p99_ms.met)],
+    ['e2e_p99_ms', fmt(summary.e2e_p99_ms), '< 150', mark(summary.targets.e2e_p99_ms.met)],
+    [`e2e_high_p50_ms (${E2E_HIGH_RATE}/s)`, fmt(summary.e2e_high_p50_ms), '', ''],
+    [`e2e_high_p99_ms (${E2E_HIGH_RATE}/s)`, fmt(summary.e2e_high_p99_ms), '< 500', mark(summary.targets.e2e_high_p99_ms.met)],
     ['  e2e poll interval (ms)', fmt(latency?.pollIntervalMs), '', ''],
     ['  e2e p50/p99 to request arrival', latency ? `${latency.requestArrival.p50Ms}/${latency.requestArrival.p99Ms}` : 'n/a', '', ''],
     ['  e2e p50/p99 after the first 5 s', latency ? `${latency.afterFirst5s.p50Ms}/${latency.afterFirst5s.p99Ms}` : 'n/a', '', ''],
@@ -806,9 +861,12 @@ try {
     ['  sink us/record main/mapping/v8/other', sinkJson ? `${sinkJson.sinkThreadUsPerRecord['main']}/${sinkJson.sinkThreadUsPerRecord['mapping']}/${sinkJson.sinkThreadUsPerRecord['v8']}/${sinkJson.sinkThreadUsPerRecord['other']}` : 'n/a', '', ''],
     ['  CPU us/record ceiling consumer', fmt(ceiling?.['cpuUsPerRecord']), '', ''],
     ['  ratio bound on this machine', fmt(bound?.ratio), '', ''],
+    ['  main thread bound (records/s)', fmt(summary.main_thread_bound_rps), '', ''],
+    ['  all cores busy at (records/s)', fmt(summary.cpu_bound_rps_here), '', ''],
     ['  docs per write request', fmt(sinkJson?.avgDocsPerRequest), '', ''],
     ['rss_peak_mb (Avro drain)', fmt(avro?.rssPeakMb), '', ''],
     ['rss_peak_mb (e2e run)', fmt(latency?.rssPeakMb), '', ''],
+    ['rss_peak_mb (high-rate e2e run)', fmt(latencyHigh?.rssPeakMb), '', ''],
   ];
   const w = [Math.max(...rows.map((r) => r[0].length)), Math.max(8, ...rows.map((r) => r[1].length)), 8, 6];
   const line = (r: string[]) => r.map((c, i) => c.padEnd(w[i] ?? 0)).join('  ').trimEnd();

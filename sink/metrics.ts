@@ -19,6 +19,7 @@ export function createMetrics() {
     inFlight: new Gauge({ name: 'rockset_sink_requests_in_flight', help: 'Write API requests in flight', registers: r }),
     fetchedCompressedBytes: new Counter({ name: 'rockset_sink_fetched_compressed_bytes_total', help: 'Bytes of compressed record batches fetched (their ratio to the decompressed bytes is what a fetch costs in memory)', registers: r }),
     fetchedDecompressedBytes: new Counter({ name: 'rockset_sink_fetched_decompressed_bytes_total', help: 'Bytes those compressed batches decompressed to', registers: r }),
+    mappingThreads: new Gauge({ name: 'rockset_sink_mapping_threads', help: 'Worker threads that decode and map records (0: on the main thread); SINK_THREADS', registers: r }),
     lag: new Gauge({ name: 'rockset_sink_partition_lag', help: 'Records between the committed offset and the high watermark', labelNames: ['topic', 'partition'], registers: r }),
   };
 }

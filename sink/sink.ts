@@ -83,6 +83,7 @@ export async function startSink(loaded: LoadedConfig, log: Logger): Promise<Runn
 
   const registry = await schemaRegistry(config, secrets);
   const mapper = createMapper(config, registry, { threads: mappingThreads(), threadHeapMb: threadHeapMb(), log });
+  metrics.mappingThreads.set(mapper.threads);
   const pipeline = new Pipeline({
     config,
     map: (records) => mapper.map(records),
