@@ -8,6 +8,7 @@
 // depends on which thread maps what. A thread that dies (out of its heap on a huge
 // record, a bug) costs nothing: its batches are mapped inline, as they would have
 // been without threads, and a new thread takes its place.
+import v8 from 'node:v8';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { SinkConfig } from '../config/schema.ts';
@@ -112,6 +113,13 @@ export function createMapper(config: SinkConfig, registry: SchemaRegistrySource 
     return { threads: 0, map: async (records) => mapInline(records), close: async () => undefined };
   }
 
+  // The heap flags the operator renders (--max-old-space-size, --max-semi-space-size) are
+  // V8's, process-wide, and V8 gives them precedence over a thread's resourceLimits: each
+  // thread would get the main thread's whole heap. The main heap is configured by now, and
+  // V8 reads these flags only when it configures a new isolate's heap, so clearing them
+  // leaves the main thread as it is and makes each thread's own limit count.
+  v8.setFlagsFromString('--max-old-space-size=0');
+  v8.setFlagsFromString('--max-semi-space-size=0');
   let closed = false;
   let nextJob = 0;
   const threads: MapThread[] = [];

@@ -41,11 +41,18 @@ export function mappingThreads(env: NodeJS.ProcessEnv = process.env): number {
 }
 
 /**
- * Each thread's old-generation cap: a quarter of the main thread's (which the operator
- * derives from the memory limit), 32-128 MiB. A thread holds one batch at a time and
- * little of it survives, so it needs a fraction of what the main thread keeps.
+ * Each thread's old-generation cap: SINK_THREAD_HEAP_MB when set, else a quarter of the
+ * main thread's (which the operator derives from the memory limit), 32-128 MiB. A thread
+ * holds one batch at a time and little of it survives, so it needs a fraction of what
+ * the main thread keeps; a record too big for it is mapped on the main thread.
  */
-export function threadHeapMb(): number {
+export function threadHeapMb(env: NodeJS.ProcessEnv = process.env): number {
+  const set = env.SINK_THREAD_HEAP_MB;
+  if (set !== undefined && set.trim() !== '') {
+    const n = Number(set);
+    if (!Number.isInteger(n) || n < 8 || n > 4096) throw new Error(`SINK_THREAD_HEAP_MB is ${JSON.stringify(set)}: use an integer from 8 to 4096 (MiB)`);
+    return n;
+  }
   const mainMb = v8.getHeapStatistics().heap_size_limit / 2 ** 20;
   return Math.min(128, Math.max(32, Math.floor(mainMb / 4)));
 }
