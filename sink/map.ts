@@ -5,7 +5,9 @@
 import type { SinkConfig } from './config/schema.ts';
 import { NestingTooDeep, isStackOverflow, jsonNestsTooDeep } from './decode/depth.ts';
 import { BINARY_ID, textKeyId } from './decode/key.ts';
+import { isUtf8 } from 'node:buffer';
 import { DecodeError, decodeJsonText, parseJsonText } from './decode/json.ts';
+import { isSpliceableObject } from './decode/json-scan.ts';
 import type { Action, SinkRecord } from './record.ts';
 
 export interface MapOptions {
@@ -140,28 +142,33 @@ function eventTimeOf(r: SinkRecord, doc: Record<string, unknown>, opts: MapOptio
 /**
  * The common case without a parse -> copy -> stringify round trip: a JSON object
  * that has neither `_id` nor `_event_time` keeps its own bytes, and the two fields
- * are appended before its closing brace. The parse still runs, to reject what is
- * not JSON and to read the event-time field, but it need not keep big integers
- * exact (the text does) unless a field is read from it. Undefined means: take
- * the general path.
+ * are appended before its closing brace. Unless the event time is read from a field,
+ * nothing of the value is read: checking that it is UTF-8 and a JSON object (a scan
+ * of its bytes, decode/json-scan.ts) is enough, without decoding it into a string and
+ * a tree of objects only to drop them. Undefined means: take the general path.
  */
 function spliceJson(r: SinkRecord, value: Buffer, collection: string, opts: MapOptions): Action | undefined {
-  const text = decodeJsonText(value);
-  const readsField = opts.documents.eventTime === 'field';
-  const parsed = parseJsonText(text, readsField);
-  if (!isPlainObject(parsed) || Object.hasOwn(parsed, '_id') || Object.hasOwn(parsed, '_event_time')) return undefined;
-  let empty = true;
-  for (const _ in parsed) {
-    empty = false;
-    break;
-  }
-  if (empty) return undefined;
-  const id = documentId(r, parsed, opts);
-  const eventTime = eventTimeOf(r, parsed, opts);
-  const tail = `,"_id":${JSON.stringify(id)}${eventTime === undefined ? '' : `,"_event_time":${JSON.stringify(eventTime)}`}}`;
   // A valid object ends with `}` and, after it, ASCII whitespace only; a UTF-8 BOM (which
-  // the decoder dropped from the text) is left out of the document.
+  // the decoder drops from the text) is left out of the document.
   const start = value[0] === 0xef && value[1] === 0xbb && value[2] === 0xbf ? 3 : 0;
+  let doc: Record<string, unknown> = {};
+  if (opts.documents.eventTime === 'field') {
+    const parsed = parseJsonText(decodeJsonText(value));
+    if (!isPlainObject(parsed) || Object.hasOwn(parsed, '_id') || Object.hasOwn(parsed, '_event_time')) return undefined;
+    let empty = true;
+    for (const _ in parsed) {
+      empty = false;
+      break;
+    }
+    if (empty) return undefined;
+    doc = parsed;
+  } else {
+    if (!isUtf8(value)) throw new DecodeError('the value is not valid UTF-8, so it cannot be JSON');
+    if (!isSpliceableObject(value, start)) return undefined;
+  }
+  const id = documentId(r, doc, opts);
+  const eventTime = eventTimeOf(r, doc, opts);
+  const tail = `,"_id":${JSON.stringify(id)}${eventTime === undefined ? '' : `,"_event_time":${JSON.stringify(eventTime)}`}}`;
   const head = value.subarray(start, value.lastIndexOf(0x7d));
   const json = { head, tail };
   const bytes = head.length + Buffer.byteLength(tail);
