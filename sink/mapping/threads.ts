@@ -1,6 +1,9 @@
-// How many mapping threads a sink worker runs: one per core it may use, as far as its
-// memory limit allows. Below two cores a thread has no core of its own to run on, and
-// moving batches to it would only add the copies, so mapping stays on the main thread.
+// How many mapping threads a sink worker runs: one per core it may use besides the one
+// its main thread keeps busy (Kafka, writes, commits), as far as its memory limit allows.
+// Below two cores a thread has no core of its own to run on, and moving batches to it
+// would only add the copies, so mapping stays on the main thread. On 2 cores one thread
+// drained as fast as two (36,400-36,500 vs 35,100-35,400 records/s) with ~20 MB less
+// RSS (197-203 vs 221 MB), 2026-12-06: the main thread's share is now about a thread's.
 import os from 'node:os';
 import v8 from 'node:v8';
 import { memoryLimitBytes } from '../limits.ts';
@@ -13,12 +16,13 @@ export const BASE_MEMORY_MIB = 256;
 export const THREAD_MEMORY_MIB = 64;
 
 /**
- * Threads for a CPU limit in cores (resources.limits.cpu; undefined: none) and a memory
- * limit in bytes: one per core, none below 1.5 cores, and no more than the memory above
- * BASE_MEMORY_MIB holds at THREAD_MEMORY_MIB each.
+ * Threads for a CPU limit in cores (resources.limits.cpu) and a memory limit in bytes
+ * (undefined: none): the cores rounded, less the main thread's, none below 1.5 cores,
+ * and no more than the memory above BASE_MEMORY_MIB holds at THREAD_MEMORY_MIB each.
  */
 export function threadsFor(cpus: number, memoryLimitBytes: number | undefined): number {
-  const byCpu = Math.round(cpus) >= 2 ? Math.min(Math.round(cpus), MAX_MAPPING_THREADS) : 0;
+  const cores = Math.round(cpus);
+  const byCpu = cores >= 2 ? Math.min(cores - 1, MAX_MAPPING_THREADS) : 0;
   if (memoryLimitBytes === undefined) return byCpu;
   const byMemory = Math.max(0, Math.floor((memoryLimitBytes / 2 ** 20 - BASE_MEMORY_MIB) / THREAD_MEMORY_MIB));
   return Math.min(byCpu, byMemory);

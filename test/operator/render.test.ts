@@ -203,14 +203,14 @@ describe('renderDeployment', () => {
     assert.deepEqual(res({ requests: { cpu: 2, memory: '300Mi' }, limits: { cpu: 4 } }), { requests: { cpu: 2, memory: '300Mi' }, limits: { cpu: 4, memory: '512Mi' } });
   });
 
-  test('mapping threads follow the CPU limit, within what the memory limit holds; without a CPU limit the sink counts its cores', () => {
+  test('mapping threads follow the CPU limit (a core left to the main thread), within what the memory limit holds; without a CPU limit the sink counts its cores', () => {
     const threads = (resources?: Json) => containerOf(render(resources === undefined ? minimalSpec() : { ...minimalSpec(), resources })).env?.find((e) => e.name === 'SINK_THREADS')?.value;
     assert.equal(threads(), undefined, 'no CPU limit: the sink uses the cores it may use (os.availableParallelism)');
-    assert.equal(threads({ limits: { cpu: '2' } }), '2');
-    assert.equal(threads({ limits: { cpu: '1500m' } }), '2');
+    assert.equal(threads({ limits: { cpu: '2' } }), '1');
+    assert.equal(threads({ limits: { cpu: '1500m' } }), '1');
     assert.equal(threads({ limits: { cpu: '1' } }), '0', 'one core: mapping stays on the main thread');
     assert.equal(threads({ limits: { cpu: '8' } }), '4', '512Mi holds 4 threads');
-    assert.equal(threads({ limits: { cpu: '8', memory: '1Gi' } }), '8');
+    assert.equal(threads({ limits: { cpu: '8', memory: '1Gi' } }), '7');
     assert.equal(threads({ limits: { cpu: '4', memory: '256Mi' } }), '0', 'no memory for a thread');
   });
 

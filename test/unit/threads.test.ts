@@ -6,14 +6,15 @@ import { MAX_MAPPING_THREADS, mappingThreads, threadHeapMb, threadsFor } from '.
 
 const Mi = 2 ** 20;
 
-test('one thread per core, none below 1.5 cores, as many as the memory limit holds', () => {
+test('one thread per core besides the main thread\'s, none below 1.5 cores, as many as the memory limit holds', () => {
   assert.equal(threadsFor(1, undefined), 0);
   assert.equal(threadsFor(1.4, undefined), 0);
-  assert.equal(threadsFor(1.5, undefined), 2);
-  assert.equal(threadsFor(6, undefined), 6);
+  assert.equal(threadsFor(1.5, undefined), 1);
+  assert.equal(threadsFor(2, undefined), 1);
+  assert.equal(threadsFor(6, undefined), 5);
   assert.equal(threadsFor(64, undefined), MAX_MAPPING_THREADS);
   assert.equal(threadsFor(8, 512 * Mi), 4);
-  assert.equal(threadsFor(8, 1024 * Mi), 8);
+  assert.equal(threadsFor(8, 1024 * Mi), 7);
   assert.equal(threadsFor(2, 300 * Mi), 0);
 });
 
