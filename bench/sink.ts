@@ -44,6 +44,7 @@ import { freePort, waitFor } from '../test/harness/ports.ts';
 import { EmulatorAdmin } from '../emulator/client.ts';
 import { DEFAULT_RESOURCES } from '../operator/api/rocksetsink.ts';
 import { nodeMemory, quantityValue } from '../operator/render/memory.ts';
+import { threadsFor } from '../sink/mapping/threads.ts';
 import { summarizeProfile, type ProfileEntry } from './profile.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -65,6 +66,8 @@ const { values: args } = parseArgs({
     'sink-node-options': { type: 'string', default: '' },
     // The sink runs with the Node flags and environment the operator renders for this memory limit ('none': no limit).
     'sink-memory-limit': { type: 'string', default: DEFAULT_RESOURCES.limits.memory },
+    // The sink's CPU (limits.cpu, else requests.cpu, in cores or a quantity): its mapping threads as the operator renders them (default: the default request, 100m: none). SINK_THREADS in the environment wins.
+    'sink-cpu': { type: 'string', default: DEFAULT_RESOURCES.requests.cpu },
     // The image runs the compiled JavaScript (tsconfig.build.json); --sink-from-source runs sink/main.ts instead.
     'sink-from-source': { type: 'boolean', default: false },
     'profile-records': { type: 'string', default: '100000' },
@@ -90,6 +93,12 @@ if (SINK_MEMORY_LIMIT !== 'none' && SINK_MEMORY_BYTES === undefined) {
   process.exit(2);
 }
 const SINK_MEMORY = nodeMemory(SINK_MEMORY_BYTES);
+const SINK_CPU = quantityValue(args['sink-cpu']);
+if (SINK_CPU === undefined) {
+  console.error(`bench: --sink-cpu ${args['sink-cpu']} is not a Kubernetes quantity (e.g. 2, 1500m)`);
+  process.exit(2);
+}
+const SINK_THREADS = process.env.SINK_THREADS ?? String(threadsFor(SINK_CPU, SINK_MEMORY_BYTES));
 const skip = new Set(args.skip.split(',').map((s) => s.trim()).filter((s) => s !== ''));
 for (const [name, n] of [['--records', RECORDS], ['--avro-records', AVRO_RECORDS], ['--e2e-seconds', E2E_SECONDS], ['--e2e-rate', E2E_RATE]] as const) {
   if (!Number.isFinite(n) || n <= 0) {
@@ -414,7 +423,7 @@ async function startSink(opts: { broker: KafkaBroker; emulator: Emulator; topic:
   if (SINK_NODE_OPTIONS !== '') flags.push(...SINK_NODE_OPTIONS.split(/\s+/));
   const startedAt = performance.now();
   const child = spawn(process.execPath, [...flags, sinkEntrypoint()], {
-    env: { ...process.env, ...Object.fromEntries(SINK_MEMORY.env.map((e) => [e.name, e.value])), ROCKSET_SINK_CONFIG_JSON: JSON.stringify(config), ROCKSET_API_KEY: API_KEY, TERMINATION_MESSAGE_PATH: path.join(os.tmpdir(), `rso-bench-term-${process.pid}`) },
+    env: { ...process.env, ...Object.fromEntries(SINK_MEMORY.env.map((e) => [e.name, e.value])), SINK_THREADS, ROCKSET_SINK_CONFIG_JSON: JSON.stringify(config), ROCKSET_API_KEY: API_KEY, TERMINATION_MESSAGE_PATH: path.join(os.tmpdir(), `rso-bench-term-${process.pid}`) },
     stdio: ['ignore', logFd, logFd],
   });
   fs.closeSync(logFd);
@@ -798,7 +807,7 @@ try {
     settings: {
       records: RECORDS, avroRecords: AVRO_RECORDS, recordBytes: RECORD_BYTES, avroRecordBytes: avroBytes, partitions: PARTITIONS,
       produce: { json: 'Kafka ProducerPerformance from 1,000 distinct 1 KiB JSON records, no keys (_id = topic-partition-offset)', avro: `kafkajs, batches of ${PRODUCE_BATCH}, ${PRODUCE_IN_FLIGHT} sends in flight, no compression, keyed; 1,000 distinct encoded values reused` },
-      sink: { ...SINK_DEFAULTS, logLevel: 'warn', overrides: SINK_OVERRIDES, memoryLimit: SINK_MEMORY_LIMIT, asDeployed: SINK_MEMORY, entrypoint: args['sink-from-source'] ? 'sink/main.ts (source)' : 'sink/main.js (compiled, as in the image)', nodeOptions: SINK_NODE_OPTIONS || null, note: Object.keys(SINK_OVERRIDES).length === 0 ? 'sink defaults (none overridden)' : 'sink defaults with the overrides given by --sink-config' },
+      sink: { ...SINK_DEFAULTS, logLevel: 'warn', overrides: SINK_OVERRIDES, memoryLimit: SINK_MEMORY_LIMIT, asDeployed: SINK_MEMORY, cpu: args['sink-cpu'], threads: Number(SINK_THREADS), entrypoint: args['sink-from-source'] ? 'sink/main.ts (source)' : 'sink/main.js (compiled, as in the image)', nodeOptions: SINK_NODE_OPTIONS || null, note: Object.keys(SINK_OVERRIDES).length === 0 ? 'sink defaults (none overridden)' : 'sink defaults with the overrides given by --sink-config' },
       ceiling: ceiling?.['settings'] ?? null,
       emulator: { storeMode: 'ids', process: 'own (emulator/main.ts)', faults: 'none' },
       baseline: { sinkRps: BASELINE.sink ?? null, avroRps: BASELINE.avro ?? null },

@@ -175,7 +175,7 @@ export const DEFAULT_RESOURCES = { requests: { cpu: '100m', memory: '256Mi' }, l
 
 export const ResourcesSchema = Type.Object(
   {
-    limits: Type.Optional(Type.Record(Type.String(), Quantity, { description: 'Most compute resources a sink worker may use (cpu, memory). limits.cpu also sets its mapping threads: the cores less one (for the main thread), none below 1.5 cores, at most what the memory limit holds (64Mi each above 256Mi); without it the worker counts the cores it may use. Default: memory 512Mi (or the memory request, when that is higher)' })),
+    limits: Type.Optional(Type.Record(Type.String(), Quantity, { description: 'Most compute resources a sink worker may use (cpu, memory). limits.cpu (else requests.cpu) also sets its mapping threads: the cores less one (for the main thread), none below 1.5 cores, at most what the memory limit holds (64Mi each above 256Mi). Default: memory 512Mi (or the memory request, when that is higher)' })),
     requests: Type.Optional(
       Type.Record(Type.String(), Quantity, { description: 'Compute resources a sink worker is scheduled with (cpu, memory); each at most its limit. Default: cpu 100m, memory 256Mi (or the limit, when that is lower)' }),
     ),

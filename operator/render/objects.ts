@@ -93,10 +93,12 @@ export function renderDeployment(sink: RocksetSink, inputs: DeploymentInputs): D
   const memoryLimit = resources.limits['memory'];
   const memory = nodeMemory(memoryLimit === undefined ? undefined : quantityValue(memoryLimit));
   const env: { name: string; value: string }[] = [...memory.env];
-  // Mapping threads, one per core of the CPU limit as far as the memory limit allows; without
-  // a CPU limit the sink counts the cores it may use itself (sink/mapping/threads.ts).
-  const cpuLimit = resources.limits['cpu'] === undefined ? undefined : quantityValue(resources.limits['cpu']);
-  if (cpuLimit !== undefined) env.push({ name: 'SINK_THREADS', value: String(threadsFor(cpuLimit, memoryLimit === undefined ? undefined : quantityValue(memoryLimit))) });
+  // Mapping threads from the cores the worker may use: its CPU limit, else its request (what
+  // it is sure to get on a busy node: threads beyond it only compete with the other pods
+  // there), less the main thread's core, as far as the memory limit allows (sink/mapping/threads.ts).
+  const cpu = resources.limits['cpu'] ?? resources.requests['cpu'];
+  const cores = cpu === undefined ? undefined : quantityValue(cpu);
+  if (cores !== undefined) env.push({ name: 'SINK_THREADS', value: String(threadsFor(cores, memoryLimit === undefined ? undefined : quantityValue(memoryLimit))) });
   // Where each secret file comes from, as the sink names it when the key is missing or
   // Rockset refuses it (a Kubernetes user has no ROCKSET_API_KEY or file path to check).
   for (const m of mounts) env.push({ name: SOURCE_ENV[m.purpose], value: `spec.${m.field} (Secret ${m.ref.name}, key ${m.ref.key})` });

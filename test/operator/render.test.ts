@@ -90,6 +90,7 @@ describe('renderDeployment', () => {
       { name: 'MALLOC_ARENA_MAX', value: '2' },
       { name: 'MEMORY_LIMIT', value: '536870912' },
       { name: 'MALLOC_MMAP_THRESHOLD_', value: '131072' },
+      { name: 'SINK_THREADS', value: '0' },
       // What the sink names when Rockset refuses the key: the spec field and the Secret, never the key.
       { name: 'ROCKSET_API_KEY_SOURCE', value: 'spec.rockset.apiKeySecretRef (Secret rockset, key api-key)' },
     ]);
@@ -134,6 +135,7 @@ describe('renderDeployment', () => {
       { name: 'MALLOC_ARENA_MAX', value: '2' },
       { name: 'MEMORY_LIMIT', value: '536870912' },
       { name: 'MALLOC_MMAP_THRESHOLD_', value: '131072' },
+      { name: 'SINK_THREADS', value: '0' },
       { name: 'ROCKSET_API_KEY_SOURCE', value: 'spec.rockset.apiKeySecretRef (Secret rockset, key api-key)' },
       { name: 'KAFKA_SASL_PASSWORD_SOURCE', value: 'spec.kafka.sasl.passwordSecretRef (Secret kafka-user, key password)' },
       { name: 'NODE_EXTRA_CA_CERTS_SOURCE', value: 'spec.kafka.tls.caSecretRef (Secret kafka-ca, key ca.crt)' },
@@ -203,9 +205,11 @@ describe('renderDeployment', () => {
     assert.deepEqual(res({ requests: { cpu: 2, memory: '300Mi' }, limits: { cpu: 4 } }), { requests: { cpu: 2, memory: '300Mi' }, limits: { cpu: 4, memory: '512Mi' } });
   });
 
-  test('mapping threads follow the CPU limit (a core left to the main thread), within what the memory limit holds; without a CPU limit the sink counts its cores', () => {
+  test('mapping threads follow the CPU limit, else the request (a core left to the main thread), within what the memory limit holds', () => {
     const threads = (resources?: Json) => containerOf(render(resources === undefined ? minimalSpec() : { ...minimalSpec(), resources })).env?.find((e) => e.name === 'SINK_THREADS')?.value;
-    assert.equal(threads(), undefined, 'no CPU limit: the sink uses the cores it may use (os.availableParallelism)');
+    assert.equal(threads(), '0', 'the default request of 100m: mapping stays on the main thread');
+    assert.equal(threads({ requests: { cpu: '3' } }), '2', 'no limit: the request');
+    assert.equal(threads({ requests: { cpu: '500m' }, limits: { cpu: '4' } }), '3', 'the limit wins');
     assert.equal(threads({ limits: { cpu: '2' } }), '1');
     assert.equal(threads({ limits: { cpu: '1500m' } }), '1');
     assert.equal(threads({ limits: { cpu: '1' } }), '0', 'one core: mapping stays on the main thread');
