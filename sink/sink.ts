@@ -82,12 +82,12 @@ export async function startSink(loaded: LoadedConfig, log: Logger): Promise<Runn
   }
 
   const registry = await schemaRegistry(config, secrets);
-  const mapper = createMapper(config, registry, { threads: mappingThreads(), threadHeapMb: threadHeapMb(), log });
+  const mapper = await createMapper(config, registry, { threads: mappingThreads(), threadHeapMb: threadHeapMb(), log });
   metrics.mappingThreads.set(mapper.threads);
   const pipeline = new Pipeline({
     config,
     map: (records) => mapper.map(records),
-    prepare: registry ? async (records) => void (await registry.prepare(framedBuffers(config, records))) : undefined,
+    prepare: registry ? (records) => registry.prepare(framedBuffers(config, records)) : undefined,
     write: (req, signal) => client.write(req, signal),
     deadLetter: producer && dlqTopic ? deadLetterWriter(producer, dlqTopic, config.kafka.groupId, async () => (await absentTopics(kafka, [dlqTopic])).length === 0) : undefined,
     metrics,

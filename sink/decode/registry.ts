@@ -14,7 +14,7 @@
 // while the sink needs the writer schema's text to map values exactly.
 import apiModule from '@kafkajs/confluent-schema-registry/dist/api/index.js';
 import type { SchemaRegistryAPIClient, SchemaRegistryAPIClientArgs } from '@kafkajs/confluent-schema-registry/dist/api/index.js';
-import { FORMAT_OF, framedSchemaId, type RegistryType, type SchemaInfo } from './schemas.ts';
+import { FORMAT_OF, schemaIds, type RegistryType, type SchemaInfo } from './schemas.ts';
 
 export { framedSchemaId } from './schemas.ts';
 
@@ -46,18 +46,9 @@ export class SchemaRegistrySource {
     this.#timeoutMs = opts.requestTimeoutMs;
   }
 
-  /**
-   * Fetches the writer schemas the buffers need; returns the schema ids they name.
-   * Throws RegistryUnavailable when the registry cannot answer.
-   */
-  async prepare(buffers: Iterable<Buffer | null>): Promise<Set<number>> {
-    const ids = new Set<number>();
-    for (const b of buffers) {
-      const id = b ? framedSchemaId(b) : undefined;
-      if (id !== undefined) ids.add(id);
-    }
-    await Promise.all([...ids].filter((id) => !this.#settled.has(id)).map((id) => this.#fetch(id)));
-    return ids;
+  /** Fetches the writer schemas the buffers need. Throws RegistryUnavailable when the registry cannot answer. */
+  async prepare(buffers: Iterable<Buffer | null>): Promise<void> {
+    await Promise.all([...schemaIds(buffers)].filter((id) => !this.#settled.has(id)).map((id) => this.#fetch(id)));
   }
 
   /** What the last prepare learnt of an id it named (unknown: the registry answered 404). */

@@ -27,6 +27,16 @@ export function framedSchemaId(buf: Uint8Array): number | undefined {
   return buf.length >= 5 && buf[0] === 0 ? ((buf[1]! << 24) >>> 0) + (buf[2]! << 16) + (buf[3]! << 8) + buf[4]! : undefined;
 }
 
+/** The schema ids the framed buffers among these name. */
+export function schemaIds(buffers: Iterable<Uint8Array | null>): Set<number> {
+  const ids = new Set<number>();
+  for (const b of buffers) {
+    const id = b ? framedSchemaId(b) : undefined;
+    if (id !== undefined) ids.add(id);
+  }
+  return ids;
+}
+
 interface Compiled {
   type: RegistryType;
   decode(payload: Buffer): unknown;

@@ -13,7 +13,7 @@ import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { SinkConfig } from '../config/schema.ts';
 import type { SchemaRegistrySource } from '../decode/registry.ts';
-import { SchemaDecoders, framedSchemaId, type SchemaInfo } from '../decode/schemas.ts';
+import type { SchemaDecoders, SchemaInfo } from '../decode/schemas.ts';
 import { mapRecord } from '../map.ts';
 import type { SinkRecord } from '../record.ts';
 import { planBatch, type MappedBatch } from '../batch.ts';
@@ -87,28 +87,22 @@ class MapThread {
  */
 const YOUNG_GENERATION_MB = 4;
 
-export function createMapper(config: SinkConfig, registry: SchemaRegistrySource | undefined, opts: MapperOptions): Mapper {
+export async function createMapper(config: SinkConfig, registry: SchemaRegistrySource | undefined, opts: MapperOptions): Promise<Mapper> {
+  // avsc and protobufjs (~5 MB of RSS) are loaded only by a sink that reads framed formats.
+  const schemaModule = registry ? await import('../decode/schemas.ts') : undefined;
   const collectionFor = collectionRouter(config);
   // The main thread's own decoders, for threads 0 and for a batch whose thread died.
   let inline: { schemas?: SchemaDecoders; options: ReturnType<typeof mapOptions> } | undefined;
-  const schemaIds = (records: readonly SinkRecord[]): Set<number> => {
-    const ids = new Set<number>();
-    if (!registry) return ids;
-    for (const b of framedBuffers(config, records)) {
-      const id = b ? framedSchemaId(b) : undefined;
-      if (id !== undefined) ids.add(id);
-    }
-    return ids;
-  };
+  const idsOf = (records: readonly SinkRecord[]): Set<number> => (schemaModule ? schemaModule.schemaIds(framedBuffers(config, records)) : new Set());
   const mapInline = (records: SinkRecord[]): MappedBatch => {
     if (!inline) {
-      const schemas = registry ? new SchemaDecoders() : undefined;
+      const schemas = schemaModule ? new schemaModule.SchemaDecoders() : undefined;
       inline = { schemas, options: mapOptions(config, schemas) };
     }
     const { schemas, options } = inline;
     if (schemas && registry) {
       schemas.startBatch();
-      for (const id of schemaIds(records)) if (!schemas.knows(id)) schemas.learn(id, registry.info(id));
+      for (const id of idsOf(records)) if (!schemas.knows(id)) schemas.learn(id, registry.info(id));
     }
     return planBatch(records.map((r) => mapRecord(r, options)), config.batch);
   };
@@ -139,7 +133,7 @@ export function createMapper(config: SinkConfig, registry: SchemaRegistrySource 
   const send = (t: MapThread, records: SinkRecord[]): Promise<MapReply> => {
     const id = nextJob++;
     const schemas: [number, SchemaInfo][] = [];
-    for (const sid of schemaIds(records)) {
+    for (const sid of idsOf(records)) {
       if (t.knows.has(sid)) continue;
       const info = registry!.info(sid);
       schemas.push([sid, info]);
