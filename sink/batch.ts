@@ -50,25 +50,29 @@ export function requestBodyBytes(actions: readonly WriteAction[]): Buffer {
   return at === size ? body : Buffer.from(requestBody(actions));
 }
 
-/** Writes the body of `actions` into `out` at `at`; returns where it ends, or -1 when a document's size is not its `bytes`. */
-export function writeBody(out: Buffer, at: number, actions: readonly WriteAction[]): number {
+/**
+ * Writes the body of `actions` into `out` at `at`; returns where it ends, or -1 when a
+ * document's size is not its `bytes`. `written` learns where each document went.
+ */
+export function writeBody(out: Buffer, at: number, actions: readonly WriteAction[], written?: (index: number, start: number, length: number) => void): number {
   at += out.write('{"data":[', at, 'latin1');
   for (let i = 0; i < actions.length; i++) {
     if (i > 0) out[at++] = 0x2c; // ,
     const a = actions[i]!;
     const json = a.json;
-    let written: number;
+    let length: number;
     if (typeof json === 'string') {
-      written = out.write(json, at, 'utf8');
+      length = out.write(json, at, 'utf8');
     } else if (json instanceof Uint8Array) {
       out.set(json, at);
-      written = json.length;
+      length = json.length;
     } else {
       out.set(json.head, at);
-      written = json.head.length + out.write(json.tail, at + json.head.length, 'utf8');
+      length = json.head.length + out.write(json.tail, at + json.head.length, 'utf8');
     }
-    if (written !== a.bytes) return -1;
-    at += written;
+    written?.(i, at, length);
+    if (length !== a.bytes) return -1;
+    at += length;
   }
   return at + out.write(']}', at, 'latin1');
 }

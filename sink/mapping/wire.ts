@@ -5,7 +5,7 @@
 // back to back, four numbers per document and per request, and only skips and bad
 // records as objects. The main thread makes no object per written record unless a
 // request is retried in part, split, or has a document rejected. Pure functions.
-import type { MappedBatch, WriteRequest } from '../batch.ts';
+import { writeBody, type MappedBatch, type WriteRequest } from '../batch.ts';
 import type { Action, SinkRecord, WriteAction } from '../record.ts';
 
 export interface RecordsWire {
@@ -113,32 +113,18 @@ export function packBatch(actions: readonly Action[], mapped: MappedBatch): { wi
   // Requests hold the write actions in record order: one walk finds each one's record.
   let record = 0;
   for (const req of planned) {
-    const start = at;
-    at += bytes.write('{"data":[', at, 'latin1');
-    for (let i = 0; i < req.count; i++) {
+    const end = writeBody(bytes, at, req.actions, (i, start, length) => {
       const a = req.actions[i]!;
-      while (actions[record] !== a) record++;
-      if (i > 0) bytes[at++] = 0x2c; // ,
-      const json = a.json;
-      let written: number;
-      if (typeof json === 'string') written = bytes.write(json, at, 'utf8');
-      else if (json instanceof Uint8Array) {
-        bytes.set(json, at);
-        written = json.length;
-      } else {
-        bytes.set(json.head, at);
-        written = json.head.length + bytes.write(json.tail, at + json.head.length, 'utf8');
-      }
       // `bytes` is computed where each document is made; should one be off, no torn body may go out.
-      if (written !== a.bytes) throw new Error(`the document of offset ${a.offset} is ${written} bytes, not the ${a.bytes} its action says`);
+      if (length !== a.bytes) throw new Error(`the document of offset ${a.offset} is ${length} bytes, not the ${a.bytes} its action says`);
+      while (actions[record] !== a) record++;
       documents[4 * d] = record;
-      documents[4 * d + 1] = at;
-      documents[4 * d + 2] = written;
+      documents[4 * d + 1] = start;
+      documents[4 * d + 2] = length;
       d++;
-      at += written;
-    }
-    at += bytes.write(']}', at, 'latin1');
-    if (at - start !== req.bytes) throw new Error(`a request body is ${at - start} bytes, not the ${req.bytes} planned`);
+    });
+    if (end - at !== req.bytes) throw new Error(`a request body is ${end - at} bytes, not the ${req.bytes} planned`);
+    at = end;
   }
   d = 0;
   for (const req of planned) {
