@@ -90,15 +90,15 @@ export function renderDeployment(sink: RocksetSink, inputs: DeploymentInputs): D
   if (restartedAt !== undefined) annotations[RESTARTED_AT_ANNOTATION] = restartedAt;
 
   const resources = effectiveResources(spec.resources);
-  const memoryLimit = resources.limits['memory'];
-  const memory = nodeMemory(memoryLimit === undefined ? undefined : quantityValue(memoryLimit));
+  const memoryLimit = resources.limits['memory'] === undefined ? undefined : quantityValue(resources.limits['memory']);
+  const memory = nodeMemory(memoryLimit);
   const env: { name: string; value: string }[] = [...memory.env];
   // Mapping threads from the cores the worker may use: its CPU limit, else its request (what
   // it is sure to get on a busy node: threads beyond it only compete with the other pods
   // there), less the main thread's core, as far as the memory limit allows (sink/mapping/threads.ts).
   const cpu = resources.limits['cpu'] ?? resources.requests['cpu'];
   const cores = cpu === undefined ? undefined : quantityValue(cpu);
-  if (cores !== undefined) env.push({ name: 'SINK_THREADS', value: String(threadsFor(cores, memoryLimit === undefined ? undefined : quantityValue(memoryLimit))) });
+  if (cores !== undefined) env.push({ name: 'SINK_THREADS', value: String(threadsFor(cores, memoryLimit)) });
   // Where each secret file comes from, as the sink names it when the key is missing or
   // Rockset refuses it (a Kubernetes user has no ROCKSET_API_KEY or file path to check).
   for (const m of mounts) env.push({ name: SOURCE_ENV[m.purpose], value: `spec.${m.field} (Secret ${m.ref.name}, key ${m.ref.key})` });
