@@ -163,8 +163,8 @@ function spliceJson(r: SinkRecord, value: Buffer, collection: string, opts: MapO
     if (empty) return undefined;
     doc = parsed;
   } else {
-    if (!isUtf8(value)) throw new DecodeError('the value is not valid UTF-8, so it cannot be JSON');
-    if (!isSpliceableObject(value, start)) return undefined;
+    // not UTF-8 (or not such an object): the general path decodes it and names the problem
+    if (!isUtf8(value) || !isSpliceableObject(value, start)) return undefined;
   }
   const id = documentId(r, doc, opts);
   const eventTime = eventTimeOf(r, doc, opts);

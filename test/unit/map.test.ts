@@ -327,6 +327,15 @@ describe('mapRecord: custom decode', () => {
     assert.deepEqual(b, { kind: 'bad', offset: '42', stage: 'decode', errorClass: 'DecodeError', message: 'unknown schema id 7' });
   });
 
+  test('a JSON value that is not UTF-8 is a bad record at stage decode naming the encoding, whatever the event time', () => {
+    // an object the byte scan would accept, but for one byte that no UTF-8 has
+    const value = Buffer.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xff, 0x22, 0x7d]);
+    for (const eventTime of ['timestamp', 'none', 'field'] as const) {
+      const b = bad(mapRecord(record({ v: value }), options({ eventTime, eventTimeField: 'a' })));
+      assert.deepEqual([b.stage, b.errorClass, b.message], ['decode', 'DecodeError', 'the value is not valid UTF-8, so it cannot be JSON'], eventTime);
+    }
+  });
+
   test('a MappingError becomes a bad record at stage map', () => {
     const b = bad(mapRecord(record(), options({}, { decode: () => { throw new MappingError('no'); } })));
     assert.equal(b.stage, 'map');
