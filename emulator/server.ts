@@ -49,6 +49,8 @@ export interface RequestLogEntry {
   status: number | null;
   /** Whether the write reached the store. */
   applied: boolean;
+  /** When it reached the store (documents visible from then on), or null. */
+  appliedAt: string | null;
   fault: FaultKind | null;
 }
 
@@ -308,6 +310,7 @@ class EmulatorServer {
       ids: [],
       status: null,
       applied: false,
+      appliedAt: null,
       fault: null,
     };
     this.log.push(entry);
@@ -468,6 +471,7 @@ class EmulatorServer {
     }
     entry.ids = ids;
     entry.applied = true;
+    entry.appliedAt = new Date().toISOString();
     return { status: 200, body: serializeResults(collectionName, results, collection.nextOffset()) };
   }
 

@@ -133,6 +133,10 @@ test('request log: method, collection, documents, _ids in order, status, applied
     ],
   );
   assert.ok(log.every((e) => !Number.isNaN(Date.parse(e.time))));
+  for (const e of log) {
+    if (e.applied) assert.ok(Date.parse(e.appliedAt!) >= Date.parse(e.time), `appliedAt ${e.appliedAt} is not before arrival ${e.time}`);
+    else assert.equal(e.appliedAt, null);
+  }
   assert.deepEqual(
     (await emu.admin.requests({ since: 3 })).map((e) => e.seq),
     [4, 5],
