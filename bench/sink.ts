@@ -111,8 +111,10 @@ const PARTITIONS = 6;
 const RECORD_BYTES = 1024;
 const PRODUCE_BATCH = 1000;
 const PRODUCE_IN_FLIGHT = 4;
-/** Records per send in the e2e runs: ~100 KiB per partition. */
-const E2E_SEND_MAX = 600;
+/** How often the e2e runs read the emulator request log (latency comes from its appliedAt, not from when it is read). */
+const E2E_POLL_MS = 500;
+/** The e2e producer (a JVM) sends this long to a topic the sink does not read before the clock starts. */
+const E2E_PRODUCER_WARMUP_SECONDS = 3;
 const API_KEY = 'bench-key';
 const WS = 'bench';
 const COLLECTIONS = ['json', 'avro', 'e2e', 'profile'];
@@ -300,15 +302,25 @@ async function startEmulatorProcess(): Promise<Emulator> {
   return { url, pid: child.pid ?? 0, admin: new EmulatorAdmin(url), close };
 }
 
+let payloads: string | undefined;
+/** 1,000 distinct 1 KiB JSON records, one a line, for the Java producers. */
+function payloadFile(): string {
+  if (payloads !== undefined) return payloads;
+  const file = path.join(os.tmpdir(), `rso-bench-payloads-${process.pid}.txt`);
+  fs.writeFileSync(file, Array.from({ length: 1000 }, (_, n) => jsonRecord(n).toString()).join('\n'));
+  cleanups.push(async () => fs.rmSync(file, { force: true }));
+  return (payloads = file);
+}
+
+const wallSecondsSince = (t0: number) => (performance.now() - t0) / 1000;
+
 /**
  * Fills a topic with Kafka's own Java producer (org.apache.kafka.tools.ProducerPerformance):
  * ~3x faster than kafkajs here. Values are drawn from 1,000 distinct 1 KiB JSON records
  * (a payload file); records have no key, so the sink's _id is <topic>-<partition>-<offset>.
  */
 async function fillTopicJava(broker: KafkaBroker, topic: string, count: number): Promise<{ bytes: number; seconds: number; producer: string }> {
-  const file = path.join(os.tmpdir(), `rso-bench-payloads-${process.pid}.txt`);
-  fs.writeFileSync(file, Array.from({ length: 1000 }, (_, n) => jsonRecord(n).toString()).join('\n'));
-  cleanups.push(async () => fs.rmSync(file, { force: true }));
+  const file = payloadFile();
   const t0 = performance.now();
   await broker.runTool('org.apache.kafka.tools.ProducerPerformance', [
     '--topic', topic, '--num-records', String(count), '--throughput', '-1', '--payload-file', file,
@@ -561,111 +573,129 @@ function cpuBoundRps(sink: { cpuUsPerRecord: Record<string, number> } | undefine
   return { cores, perRecordUs: round(perRecordUs, 1), rps: Math.round((cores * 1e6) / perRecordUs) };
 }
 
+function coresText(c: Record<string, number>): string {
+  return ['sink', 'emulator', 'broker', 'producer', 'bench'].map((k) => c[k]).join('/');
+}
+
 function pct(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))] as number;
 }
 
-/** Records at a fixed rate with their produce time; visibility from the emulator's request log. */
+/**
+ * Records at a fixed rate from Kafka's Java producer (bench/E2eProducer.java), each keyed
+ * `<topic>-<n>@<send time in ms>`; latency is the emulator's appliedAt of the request
+ * that carried that _id minus the time in it.
+ */
 async function e2e(kafka: Kafka, broker: KafkaBroker, emulator: Emulator, topic: string, rate: number, durationSeconds: number) {
   await createTopic(kafka, topic);
+  await createTopic(kafka, `${topic}-warmup`);
   const sink = await startSink({ broker, emulator, topic, collection: 'e2e' });
   try {
     await sink.ready;
-    const producer = kafka.producer({ allowAutoTopicCreation: false });
-    await producer.connect();
-    cleanups.push(() => producer.disconnect());
-    const producedAt = new Map<string, number>();
+    const total = Math.round(rate * durationSeconds);
+    const seen = new Set<string>();
     const latencies: number[] = [];
     const arrivals: number[] = [];
-    const steady: number[] = []; // records produced after the first 5 s (JIT warm, group settled)
-    let steadyFrom = Infinity;
+    const producedAts: number[] = [];
     let since = (await emulator.admin.requests()).at(-1)?.seq ?? 0;
     let polls = 0;
     let pollMsTotal = 0;
-    let polling = true;
+    let requests = 0;
+    let requestDocs = 0;
+    let producing = true;
     let drainDeadline = Infinity;
+    const pids = { sink: sink.child.pid ?? 0, emulator: emulator.pid, broker: broker.pid };
+    // CPU from the run's first write (after the producer's start and warm-up) to its last send.
+    let cpuFrom: { at: number; procs: Record<string, number>; bench: NodeJS.CpuUsage } | undefined;
     const poller = (async () => {
-      while (polling || producedAt.size > 0) {
+      while (producing || seen.size < total) {
         const t0 = performance.now();
         const entries = await emulator.admin.requests({ since, workspace: WS, collection: 'e2e' });
-        const now = Date.now();
         polls += 1;
         pollMsTotal += performance.now() - t0;
+        if (cpuFrom === undefined && entries.length > 0) {
+          cpuFrom = { at: performance.now(), procs: Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuSeconds(pid)])), bench: process.cpuUsage() };
+        }
         for (const entry of entries) {
           if (entry.status === null) break; // still in progress: look again next time
           since = entry.seq;
-          if (!entry.applied || entry.status !== 200) continue;
+          requests += 1;
+          requestDocs += entry.documents ?? 0;
+          if (!entry.applied || entry.status !== 200 || entry.appliedAt === null) continue;
           const arrivedAt = Date.parse(entry.time);
+          const visibleAt = Date.parse(entry.appliedAt);
           for (const id of entry.ids) {
-            const at = id === null ? undefined : producedAt.get(id);
-            if (at !== undefined && id !== null) {
-              latencies.push(now - at);
-              arrivals.push(arrivedAt - at);
-              if (at >= steadyFrom) steady.push(now - at);
-              producedAt.delete(id);
-            }
+            if (id === null || seen.has(id)) continue; // a retried write: its first landing counts
+            const at = Number(id.slice(id.lastIndexOf('@') + 1));
+            if (!Number.isFinite(at)) continue;
+            seen.add(id);
+            latencies.push(visibleAt - at);
+            arrivals.push(arrivedAt - at);
+            producedAts.push(at);
           }
         }
-        if (!polling && producedAt.size > 0 && performance.now() > drainDeadline) break;
-        await sleep(10);
+        if (!producing && performance.now() > drainDeadline) break;
+        // The log says when each write was applied, so reading it often measures nothing
+        // better; it only takes CPU from the sink (every 10 ms, at 20,000/s, it cost the
+        // emulator and this process more than half a core).
+        await sleep(producing ? E2E_POLL_MS : 50);
       }
     })();
 
-    const total = Math.round(rate * durationSeconds);
     const t0 = performance.now();
-    steadyFrom = Date.now() + 5000;
-    let sent = 0;
-    const inFlight = new Set<Promise<unknown>>();
-    let sendErrors = 0;
-    let lateTicks = 0;
-    while (sent < total) {
-      const due = Math.min(total, Math.floor(((performance.now() - t0) / 1000) * rate));
-      if (due > sent) {
-        const messages: Message[] = [];
-        const now = Date.now();
-        for (let n = sent; n < due; n++) {
-          const key = `${topic}-${n}`;
-          producedAt.set(key, now);
-          messages.push({ key, value: jsonRecord(n, { produced_at: now }), partition: n % PARTITIONS });
-        }
-        sent = due;
-        // A tick that came late (this process starved of CPU) holds many records: sent in
-        // pieces, so that no partition's batch passes the broker's 1 MB message.max.bytes.
-        for (let at = 0; at < messages.length; at += E2E_SEND_MAX) {
-          const p = producer.send({ topic, compression: CompressionTypes.None, messages: messages.slice(at, at + E2E_SEND_MAX) }).catch(() => void (sendErrors += 1));
-          inFlight.add(p);
-          void p.finally(() => inFlight.delete(p));
-        }
-        if (inFlight.size > 50) lateTicks += 1;
-      }
-      await sleep(5);
+    let produced: { sent: number; errors: number; lateTicks: number; seconds: number; cpuSeconds: number };
+    let producerCores = NaN;
+    try {
+      const out = await broker.runTool(
+        path.join(root, 'bench/E2eProducer.java'),
+        [broker.bootstrap, topic, String(rate), String(durationSeconds), payloadFile(), String(PARTITIONS), `${topic}-warmup`, String(E2E_PRODUCER_WARMUP_SECONDS)],
+        { timeoutMs: (durationSeconds + E2E_PRODUCER_WARMUP_SECONDS + 120) * 1000 },
+      );
+      produced = JSON.parse(out.stdout.trim().split('\n').pop() ?? '') as typeof produced;
+      producerCores = round(produced.cpuSeconds / wallSecondsSince(t0), 2);
+    } finally {
+      producing = false;
     }
-    await Promise.all(inFlight);
-    const produceSeconds = (performance.now() - t0) / 1000;
-    polling = false;
+    // Cores each process used while records flowed (the producer: over its whole life, its
+    // start and warm-up included): on a 2-core machine, what the sink had left shows here.
+    const from = cpuFrom ?? { at: t0, procs: {}, bench: process.cpuUsage() };
+    const flowSeconds = wallSecondsSince(from.at);
+    const benchCpu = process.cpuUsage(from.bench);
+    const coresUsed = {
+      ...Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, round((cpuSeconds(pid) - (from.procs[k] ?? 0)) / flowSeconds, 2)])),
+      producer: producerCores,
+      bench: round((benchCpu.user + benchCpu.system) / 1e6 / flowSeconds, 2),
+    };
     drainDeadline = performance.now() + 60_000;
     await poller;
-    if (producedAt.size > 0) say(`e2e: ${producedAt.size} records never became visible within 60 s`);
+    const missing = total - seen.size;
+    if (missing > 0) say(`e2e: ${missing} records never became visible within 60 s`);
+    // Records sent after the producer's first 5 s (JIT warm, group settled).
+    const steadyFrom = Math.min(...producedAts.slice(0, 1000)) + 5000;
+    const steady = latencies.filter((_, i) => (producedAts[i] as number) >= steadyFrom);
+    if (process.env['E2E_DUMP']) fs.writeFileSync(`${process.env['E2E_DUMP']}-${rate}.json`, JSON.stringify({ producedAts, latencies, arrivals }));
     latencies.sort((a, b) => a - b);
     arrivals.sort((a, b) => a - b);
     steady.sort((a, b) => a - b);
     return {
       rate,
       seconds: durationSeconds,
-      produceSeconds: round(produceSeconds, 2),
+      produceSeconds: round(produced.seconds, 2),
       produced: total,
       visible: latencies.length,
-      missing: producedAt.size,
-      sendErrors,
-      lateTicks,
+      missing,
+      sendErrors: produced.errors,
+      lateTicks: produced.lateTicks,
       p50Ms: pct(latencies, 0.5),
       p90Ms: pct(latencies, 0.9),
       p99Ms: pct(latencies, 0.99),
       maxMs: latencies.at(-1) ?? NaN,
-      // Lower bound: produce -> the emulator received the write request carrying the record (ms clock, no polling).
+      // Lower bound: produce -> the emulator received the write request carrying the record.
       requestArrival: { p50Ms: pct(arrivals, 0.5), p99Ms: pct(arrivals, 0.99) },
       afterFirst5s: { records: steady.length, p50Ms: pct(steady, 0.5), p99Ms: pct(steady, 0.99) },
+      coresUsed,
+      docsPerRequest: round(requestDocs / Math.max(1, requests), 1),
       pollIntervalMs: round((performance.now() - t0) / Math.max(1, polls), 1),
       pollCostMs: round(pollMsTotal / Math.max(1, polls), 1),
       rssPeakMb: sink.memory().peakMb,
@@ -811,7 +841,7 @@ try {
       ceiling: ceiling?.['settings'] ?? null,
       emulator: { storeMode: 'ids', process: 'own (emulator/main.ts)', faults: 'none' },
       baseline: { sinkRps: BASELINE.sink ?? null, avroRps: BASELINE.avro ?? null },
-      e2e: { rate: E2E_RATE, seconds: E2E_SECONDS, highRate: E2E_HIGH_RATE, highSeconds: E2E_HIGH_SECONDS, method: 'request log polled every 10 ms: produce time (Date.now before send) -> first poll that sees the request carrying the _id answered 200 and applied' },
+      e2e: { rate: E2E_RATE, seconds: E2E_SECONDS, highRate: E2E_HIGH_RATE, highSeconds: E2E_HIGH_SECONDS, method: 'produce time (Date.now before send) -> appliedAt of the request that carried the _id (answered 200), from the emulator request log, read every 500 ms' },
       window: 'first write request in the emulator log -> document count complete (polled every 20 ms)',
     },
     ceiling_rps: ceilingRps ?? null,
@@ -871,6 +901,10 @@ try {
     ['  e2e poll interval (ms)', fmt(latency?.pollIntervalMs), '', ''],
     ['  e2e p50/p99 to request arrival', latency ? `${latency.requestArrival.p50Ms}/${latency.requestArrival.p99Ms}` : 'n/a', '', ''],
     ['  e2e p50/p99 after the first 5 s', latency ? `${latency.afterFirst5s.p50Ms}/${latency.afterFirst5s.p99Ms}` : 'n/a', '', ''],
+    ['  e2e cores sink/emulator/broker/producer/bench', latency ? coresText(latency.coresUsed) : 'n/a', '', ''],
+    [`  e2e high: p50/p99 after the first 5 s`, latencyHigh ? `${latencyHigh.afterFirst5s.p50Ms}/${latencyHigh.afterFirst5s.p99Ms}` : 'n/a', '', ''],
+    ['  e2e high: cores sink/emulator/broker/producer/bench', latencyHigh ? coresText(latencyHigh.coresUsed) : 'n/a', '', ''],
+    ['  e2e high: docs per write request', fmt(latencyHigh?.docsPerRequest), '', ''],
     ['  cores used sink/emulator/broker', sinkJson ? `${sinkJson.coresUsed['sink']}/${sinkJson.coresUsed['emulator']}/${sinkJson.coresUsed['broker']}` : 'n/a', '', ''],
     ['  CPU us/record sink/emulator/broker', sinkJson ? `${sinkJson.cpuUsPerRecord['sink']}/${sinkJson.cpuUsPerRecord['emulator']}/${sinkJson.cpuUsPerRecord['broker']}` : 'n/a', '', ''],
     ['  sink us/record main/mapping/v8/other', sinkJson ? `${sinkJson.sinkThreadUsPerRecord['main']}/${sinkJson.sinkThreadUsPerRecord['mapping']}/${sinkJson.sinkThreadUsPerRecord['v8']}/${sinkJson.sinkThreadUsPerRecord['other']}` : 'n/a', '', ''],
