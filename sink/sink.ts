@@ -18,7 +18,7 @@ import { meterDecompression, registerCompressionCodecs } from './kafka/codecs.ts
 import { registerHeaderCodec } from './kafka/headers.ts';
 import { fetchMemoryAdvice } from './kafka/fetch-memory.ts';
 import { PartitionLag } from './kafka/lag.ts';
-import { CommitQueue } from './kafka/commits.ts';
+import { CommitBatcher, CommitQueue } from './kafka/commits.ts';
 import { assignmentGuard } from './kafka/assignment.ts';
 import type { SinkRecord } from './record.ts';
 import type { SchemaRegistrySource } from './decode/registry.ts';
@@ -115,9 +115,12 @@ export async function startSink(loaded: LoadedConfig, log: Logger): Promise<Runn
   // the monotonic clock: a frozen process finds it old when it wakes, and writes nothing.
   let lastHeartbeatAt = performance.now();
   const commits = new CommitQueue();
+  const batchers = new WeakMap<Consumer, CommitBatcher>();
   const lagRefresh = refreshLag(kafka, config.kafka.groupId, lag, log);
   const newConsumer = (): Consumer => {
     const c = kafka.consumer(consumerOptions);
+    const batcher = new CommitBatcher((offsets) => c.commitOffsets(offsets));
+    batchers.set(c, batcher);
     assignment.attach(c);
     c.on(c.events.GROUP_JOIN, (e) => {
       joined = true;
@@ -145,7 +148,7 @@ export async function startSink(loaded: LoadedConfig, log: Logger): Promise<Runn
       if (batchSize !== 0 || stopping.signal.aborted || c !== consumer) return;
       const nextOffset = (BigInt(lastOffset) + 1n).toString();
       commits
-        .commit(topic, partition, nextOffset, () => c.commitOffsets([{ topic, partition, offset: nextOffset }]))
+        .commit(topic, partition, nextOffset, () => batcher.commit({ topic, partition, offset: nextOffset }))
         .then(
           (done) => done && lag.committed(topic, partition, nextOffset),
           (err: unknown) => log.info({ topic, partition, offset: nextOffset, error: (err as Error).message }, 'could not commit past filtered records (aborted transactions, markers); the next commit will'),
@@ -279,7 +282,7 @@ export async function startSink(loaded: LoadedConfig, log: Logger): Promise<Runn
           isActive: () => isRunning() && !isStale() && !stopping.signal.aborted,
           commit: async (nextOffset) => {
             try {
-              await commits.commit(batch.topic, batch.partition, nextOffset, () => c.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: nextOffset }]));
+              await commits.commit(batch.topic, batch.partition, nextOffset, () => batchers.get(c)!.commit({ topic: batch.topic, partition: batch.partition, offset: nextOffset }));
               lag.committed(batch.topic, batch.partition, nextOffset);
             } catch (err) {
               // Expelled from the group (a long pause) or a rebalance under way: this member

@@ -29,3 +29,52 @@ export class CommitQueue {
     this.#floors.clear();
   }
 }
+
+export interface PartitionOffset {
+  topic: string;
+  partition: number;
+  offset: string;
+}
+
+/**
+ * One consumer's offset commits, sent together: commits asked for in the same turn of
+ * the event loop, or while a commit request is in flight, go out as one OffsetCommit
+ * request. Each partition of a fetch finishes its writes on its own and commits; sent one
+ * by one they queued at the group coordinator, and the fetch cycle waited for the last of
+ * them. The caller's promise settles with the request that carried its offset.
+ */
+export class CommitBatcher {
+  #pending: Array<{ offset: PartitionOffset; resolve: () => void; reject: (err: unknown) => void }> = [];
+  #sending = false;
+  readonly #send: (offsets: PartitionOffset[]) => Promise<void>;
+
+  constructor(send: (offsets: PartitionOffset[]) => Promise<void>) {
+    this.#send = send;
+  }
+
+  commit(offset: PartitionOffset): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.#pending.push({ offset, resolve, reject });
+      if (this.#pending.length === 1 && !this.#sending) setImmediate(() => void this.#flush());
+    });
+  }
+
+  async #flush(): Promise<void> {
+    if (this.#sending) return;
+    this.#sending = true;
+    try {
+      while (this.#pending.length > 0) {
+        const batch = this.#pending;
+        this.#pending = [];
+        try {
+          await this.#send(batch.map((b) => b.offset));
+          for (const b of batch) b.resolve();
+        } catch (err) {
+          for (const b of batch) b.reject(err);
+        }
+      }
+    } finally {
+      this.#sending = false;
+    }
+  }
+}

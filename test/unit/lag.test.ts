@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Gauge, Registry } from 'prom-client';
 import { PartitionLag } from '../../sink/kafka/lag.ts';
-import { CommitQueue } from '../../sink/kafka/commits.ts';
+import { CommitBatcher, CommitQueue } from '../../sink/kafka/commits.ts';
 
 async function series(registry: Registry): Promise<Record<string, number>> {
   const m = await registry.getSingleMetric('lag')!.get();
@@ -95,4 +95,37 @@ test('a failed commit fails its caller only; the next commit of the partition st
   assert.equal(await q.commit('t', 0, '8', async () => undefined), true, 'nothing was committed at 10, so 8 goes out');
   q.rejoined();
   assert.equal(await q.commit('t', 0, '4', async () => undefined), true, 'after a rejoin the group holds what it holds');
+});
+
+test('commits asked for together go out as one request; those asked for while it is in flight go out in the next', async () => {
+  const requests: string[][] = [];
+  let release!: () => void;
+  let gate: Promise<void> | undefined = new Promise<void>((r) => (release = r));
+  const b = new CommitBatcher(async (offsets) => {
+    requests.push(offsets.map((o) => `${o.topic}/${o.partition}@${o.offset}`));
+    const g = gate;
+    gate = undefined;
+    await g;
+  });
+  const first = [b.commit({ topic: 't', partition: 0, offset: '10' }), b.commit({ topic: 't', partition: 1, offset: '20' })];
+  await new Promise((r) => setImmediate(r));
+  const later = [b.commit({ topic: 't', partition: 2, offset: '5' }), b.commit({ topic: 'u', partition: 0, offset: '7' })];
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(requests, [['t/0@10', 't/1@20']], 'the second pair waits for the first request');
+  release();
+  await Promise.all([...first, ...later]);
+  assert.deepEqual(requests, [['t/0@10', 't/1@20'], ['t/2@5', 'u/0@7']]);
+});
+
+test('a failed commit request fails the callers it carried, and the next request still goes out', async () => {
+  let calls = 0;
+  const b = new CommitBatcher(async () => {
+    calls += 1;
+    if (calls === 1) throw new Error('REBALANCE_IN_PROGRESS');
+  });
+  const carried = [b.commit({ topic: 't', partition: 0, offset: '1' }), b.commit({ topic: 't', partition: 1, offset: '1' })];
+  const results = await Promise.allSettled(carried);
+  assert.deepEqual(results.map((r) => r.status), ['rejected', 'rejected']);
+  await b.commit({ topic: 't', partition: 0, offset: '2' });
+  assert.equal(calls, 2);
 });
