@@ -674,6 +674,7 @@ async function e2e(kafka: Kafka, broker: KafkaBroker, emulator: Emulator, topic:
     // Records sent after the producer's first 5 s (JIT warm, group settled).
     const steadyFrom = Math.min(...producedAts.slice(0, 1000)) + 5000;
     const steady = latencies.filter((_, i) => (producedAts[i] as number) >= steadyFrom);
+    // E2E_DUMP=<prefix>: every record's produce time, latency and arrival, to see where a tail comes from.
     if (process.env['E2E_DUMP']) fs.writeFileSync(`${process.env['E2E_DUMP']}-${rate}.json`, JSON.stringify({ producedAts, latencies, arrivals }));
     latencies.sort((a, b) => a - b);
     arrivals.sort((a, b) => a - b);
