@@ -16,6 +16,7 @@ export function createMetrics() {
     requestSeconds: new Histogram({ name: 'rockset_sink_request_seconds', help: 'Write API request latency', labelNames: ['method', 'outcome'], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers: r }),
     retries: new Counter({ name: 'rockset_sink_retries_total', help: 'Write retries by cause', labelNames: ['cause'], registers: r }),
     splits: new Counter({ name: 'rockset_sink_request_splits_total', help: 'Requests split after Rockset refused their size', registers: r }),
+    offsetCommitSeconds: new Histogram({ name: 'rockset_sink_offset_commit_seconds', help: 'OffsetCommit requests to the group coordinator (one carries the offsets of every partition ready to commit), by outcome', labelNames: ['outcome'], buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5], registers: r }),
     inFlight: new Gauge({ name: 'rockset_sink_requests_in_flight', help: 'Write API requests in flight', registers: r }),
     fetchedCompressedBytes: new Counter({ name: 'rockset_sink_fetched_compressed_bytes_total', help: 'Bytes of compressed record batches fetched (their ratio to the decompressed bytes is what a fetch costs in memory)', registers: r }),
     fetchedDecompressedBytes: new Counter({ name: 'rockset_sink_fetched_decompressed_bytes_total', help: 'Bytes those compressed batches decompressed to', registers: r }),

@@ -119,7 +119,10 @@ export async function startSink(loaded: LoadedConfig, log: Logger): Promise<Runn
   const lagRefresh = refreshLag(kafka, config.kafka.groupId, lag, log);
   const newConsumer = (): Consumer => {
     const c = kafka.consumer(consumerOptions);
-    const batcher = new CommitBatcher((offsets) => c.commitOffsets(offsets));
+    const batcher = new CommitBatcher(
+      (offsets) => c.commitOffsets(offsets),
+      (seconds, ok) => metrics.offsetCommitSeconds.observe({ outcome: ok ? 'committed' : 'failed' }, seconds),
+    );
     batchers.set(c, batcher);
     assignment.attach(c);
     c.on(c.events.GROUP_JOIN, (e) => {

@@ -47,9 +47,12 @@ export class CommitBatcher {
   #pending: Array<{ offset: PartitionOffset; resolve: () => void; reject: (err: unknown) => void }> = [];
   #sending = false;
   readonly #send: (offsets: PartitionOffset[]) => Promise<void>;
+  readonly #observe: ((seconds: number, ok: boolean) => void) | undefined;
 
-  constructor(send: (offsets: PartitionOffset[]) => Promise<void>) {
+  /** `observe` hears of every request sent: how long it took and whether it committed. */
+  constructor(send: (offsets: PartitionOffset[]) => Promise<void>, observe?: (seconds: number, ok: boolean) => void) {
     this.#send = send;
+    this.#observe = observe;
   }
 
   commit(offset: PartitionOffset): Promise<void> {
@@ -66,10 +69,13 @@ export class CommitBatcher {
       while (this.#pending.length > 0) {
         const batch = this.#pending;
         this.#pending = [];
+        const started = performance.now();
         try {
           await this.#send(batch.map((b) => b.offset));
+          this.#observe?.((performance.now() - started) / 1000, true);
           for (const b of batch) b.resolve();
         } catch (err) {
+          this.#observe?.((performance.now() - started) / 1000, false);
           for (const b of batch) b.reject(err);
         }
       }

@@ -200,6 +200,11 @@ test('/metrics counts what happened, /healthz and /readyz answer; a missing coll
   assert.match(metrics, new RegExp(`rockset_sink_records_written_total\\{topic="${topic}"\\} 11`), 'ten upserts and one delete acknowledged');
   assert.match(metrics, /rockset_sink_request_seconds_bucket/);
   assert.match(metrics, /rockset_sink_requests_in_flight 0/);
+  // Both partitions' offsets were committed (lag 0) in requests the histogram counted: a
+  // batch commits once, after its writes, so never more requests than writes.
+  const commitRequests = Number(/^rockset_sink_offset_commit_seconds_count\{outcome="committed"\} (\d+)$/m.exec(metrics)?.[1]);
+  const writeRequests = Number(/^rockset_sink_request_documents_count (\d+)$/m.exec(metrics)?.[1]);
+  assert.ok(commitRequests >= 1 && commitRequests <= writeRequests, `${commitRequests} commit requests for ${writeRequests} write requests`);
   assert.equal((await fetch(`${base}/healthz`)).status, 200);
   assert.equal((await fetch(`${base}/readyz`)).status, 200);
 

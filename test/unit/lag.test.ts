@@ -119,13 +119,18 @@ test('commits asked for together go out as one request; those asked for while it
 
 test('a failed commit request fails the callers it carried, and the next request still goes out', async () => {
   let calls = 0;
+  const observed: boolean[] = [];
   const b = new CommitBatcher(async () => {
     calls += 1;
     if (calls === 1) throw new Error('REBALANCE_IN_PROGRESS');
+  }, (seconds, ok) => {
+    assert.ok(seconds >= 0);
+    observed.push(ok);
   });
   const carried = [b.commit({ topic: 't', partition: 0, offset: '1' }), b.commit({ topic: 't', partition: 1, offset: '1' })];
   const results = await Promise.allSettled(carried);
   assert.deepEqual(results.map((r) => r.status), ['rejected', 'rejected']);
   await b.commit({ topic: 't', partition: 0, offset: '2' });
   assert.equal(calls, 2);
+  assert.deepEqual(observed, [false, true], 'each request is observed once, with its outcome');
 });
