@@ -403,6 +403,18 @@ async function sinkHeap(port: number): Promise<Record<string, number>> {
   }
 }
 
+/** The sink's OffsetCommit requests so far (rockset_sink_offset_commit_seconds, committed). */
+async function sinkCommits(port: number): Promise<{ count: number; meanMs: number }> {
+  try {
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    const count = Number(/^rockset_sink_offset_commit_seconds_count\{outcome="committed"\} ([0-9.e+]+)$/m.exec(text)?.[1] ?? NaN);
+    const sum = Number(/^rockset_sink_offset_commit_seconds_sum\{outcome="committed"\} ([0-9.e+]+)$/m.exec(text)?.[1] ?? NaN);
+    return { count, meanMs: round((sum / count) * 1000, 1) };
+  } catch {
+    return { count: NaN, meanMs: NaN };
+  }
+}
+
 interface RunningSink {
   child: ChildProcess;
   port: number;
@@ -672,6 +684,7 @@ async function e2e(kafka: Kafka, broker: KafkaBroker, emulator: Emulator, topic:
     };
     drainDeadline = performance.now() + 60_000;
     await poller;
+    const commits = await sinkCommits(sink.port);
     const missing = total - seen.size;
     if (missing > 0) say(`e2e: ${missing} records never became visible within 60 s`);
     // Records sent after the producer's first 5 s (JIT warm, group settled).
@@ -700,6 +713,10 @@ async function e2e(kafka: Kafka, broker: KafkaBroker, emulator: Emulator, topic:
       afterFirst5s: { records: steady.length, p50Ms: pct(steady, 0.5), p99Ms: pct(steady, 0.99) },
       coresUsed,
       docsPerRequest: round(requestDocs / Math.max(1, requests), 1),
+      writeRequests: requests,
+      /** OffsetCommit requests the sink sent over the run (its warm-up included), and their mean time. */
+      commitRequests: commits.count,
+      commitMeanMs: commits.meanMs,
       pollIntervalMs: round((performance.now() - t0) / Math.max(1, polls), 1),
       pollCostMs: round(pollMsTotal / Math.max(1, polls), 1),
       rssPeakMb: sink.memory().peakMb,
@@ -909,6 +926,7 @@ try {
     [`  e2e high: p50/p99 after the first 5 s`, latencyHigh ? `${latencyHigh.afterFirst5s.p50Ms}/${latencyHigh.afterFirst5s.p99Ms}` : 'n/a', '', ''],
     ['  e2e high: cores sink/emulator/broker/producer/bench', latencyHigh ? coresText(latencyHigh.coresUsed) : 'n/a', '', ''],
     ['  e2e high: docs per write request', fmt(latencyHigh?.docsPerRequest), '', ''],
+    ['  e2e high: write / OffsetCommit requests (mean ms)', latencyHigh ? `${latencyHigh.writeRequests} / ${latencyHigh.commitRequests} (${latencyHigh.commitMeanMs})` : 'n/a', '', ''],
     ['  cores used sink/emulator/broker', sinkJson ? `${sinkJson.coresUsed['sink']}/${sinkJson.coresUsed['emulator']}/${sinkJson.coresUsed['broker']}` : 'n/a', '', ''],
     ['  CPU us/record sink/emulator/broker', sinkJson ? `${sinkJson.cpuUsPerRecord['sink']}/${sinkJson.cpuUsPerRecord['emulator']}/${sinkJson.cpuUsPerRecord['broker']}` : 'n/a', '', ''],
     ['  sink us/record main/mapping/v8/other', sinkJson ? `${sinkJson.sinkThreadUsPerRecord['main']}/${sinkJson.sinkThreadUsPerRecord['mapping']}/${sinkJson.sinkThreadUsPerRecord['v8']}/${sinkJson.sinkThreadUsPerRecord['other']}` : 'n/a', '', ''],
