@@ -170,11 +170,10 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 
 const WORDS = ['alpha', 'bravo', 'charlie', 'delta', 'echo', 'foxtrot', 'golf', 'hotel', 'india', 'juliet'];
 const PAD = Array.from({ length: 400 }, (_, i) => WORDS[(i * 7) % 10]).join(' ');
-function jsonRecord(n: number, extra: Record<string, unknown> = {}): Buffer {
+function jsonRecord(n: number): Buffer {
   const doc: Record<string, unknown> = {
     id: `r-${n}`,
     seq: n,
-    ...extra,
     user: { id: `user-${n % 9973}`, name: `User ${n % 9973}`, country: ['DE', 'US', 'JP', 'BR'][n % 4] },
     event: ['view', 'click', 'purchase', 'signup'][n % 4],
     amount: (n % 100_000) / 100,
