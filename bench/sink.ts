@@ -387,31 +387,36 @@ function cpuSeconds(pid: number): number {
   }
 }
 
+/** The sink's /metrics text; '' when it does not answer. */
+async function scrapeSink(port: number): Promise<string> {
+  try {
+    return await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  } catch {
+    return '';
+  }
+}
+
+/** A sample's value from /metrics text: `labels` as printed (`{outcome="committed"}`), else any or none; NaN when absent. */
+function sample(text: string, name: string, labels?: string): number {
+  const escape = (x: string) => x.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const m = new RegExp(`^${escape(name)}${labels === undefined ? '(?:\\{[^}]*\\})?' : escape(labels)} ([0-9.e+]+)$`, 'm').exec(text);
+  return m ? Number(m[1]) : NaN;
+}
+
 /** The sink's own view of its memory, from its /metrics (prom-client default metrics). */
 async function sinkHeap(port: number): Promise<Record<string, number>> {
-  try {
-    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-    const get = (name: string) => {
-      const m = new RegExp(`^rockset_sink_process_${name}(?:\\{[^}]*\\})? ([0-9.e+]+)$`, 'm').exec(text);
-      return m ? round(Number(m[1]) / 2 ** 20, 1) : NaN;
-    };
-    const threads = /^rockset_sink_mapping_threads ([0-9]+)$/m.exec(text);
-    return { heapUsedMb: get('nodejs_heap_size_used_bytes'), heapTotalMb: get('nodejs_heap_size_total_bytes'), externalMb: get('nodejs_external_memory_bytes'), mappingThreads: threads ? Number(threads[1]) : NaN };
-  } catch {
-    return {};
-  }
+  const text = await scrapeSink(port);
+  if (text === '') return {};
+  const mb = (name: string) => round(sample(text, `rockset_sink_process_${name}`) / 2 ** 20, 1);
+  return { heapUsedMb: mb('nodejs_heap_size_used_bytes'), heapTotalMb: mb('nodejs_heap_size_total_bytes'), externalMb: mb('nodejs_external_memory_bytes'), mappingThreads: sample(text, 'rockset_sink_mapping_threads') };
 }
 
 /** The sink's OffsetCommit requests so far (rockset_sink_offset_commit_seconds, committed). */
 async function sinkCommits(port: number): Promise<{ count: number; meanMs: number }> {
-  try {
-    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-    const count = Number(/^rockset_sink_offset_commit_seconds_count\{outcome="committed"\} ([0-9.e+]+)$/m.exec(text)?.[1] ?? NaN);
-    const sum = Number(/^rockset_sink_offset_commit_seconds_sum\{outcome="committed"\} ([0-9.e+]+)$/m.exec(text)?.[1] ?? NaN);
-    return { count, meanMs: round((sum / count) * 1000, 1) };
-  } catch {
-    return { count: NaN, meanMs: NaN };
-  }
+  const text = await scrapeSink(port);
+  const count = sample(text, 'rockset_sink_offset_commit_seconds_count', '{outcome="committed"}');
+  const sum = sample(text, 'rockset_sink_offset_commit_seconds_sum', '{outcome="committed"}');
+  return { count, meanMs: round((sum / count) * 1000, 1) };
 }
 
 interface RunningSink {
