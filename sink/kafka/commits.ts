@@ -62,8 +62,8 @@ export class CommitBatcher {
     });
   }
 
+  // Scheduled only by the commit that finds nothing pending and nothing in flight: never re-entered.
   async #flush(): Promise<void> {
-    if (this.#sending) return;
     this.#sending = true;
     try {
       while (this.#pending.length > 0) {
