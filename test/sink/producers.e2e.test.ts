@@ -1,11 +1,15 @@
 // Records as real producers write them: Kafka's own Java producer in every
 // compression codec, and transactions committed and aborted side by side.
 import { test } from 'node:test';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
 import { CompressionTypes } from 'kafkajs';
 import { WS, committedOffsets, sinkConfig, startSinkProcess, stopSink, testKafka, waitForCount, withEmulator } from './helpers.ts';
 import { waitFor } from '../harness/ports.ts';
 import { registerCompressionCodecs } from '../../sink/kafka/codecs.ts';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
 
 for (const codec of ['gzip', 'snappy', 'lz4', 'zstd'] as const) {
   test(`records from Kafka's Java producer compressed with ${codec} all become documents`, async (t) => {
@@ -67,4 +71,70 @@ test('a transactional topic: only committed transactions reach Rockset and lag r
   const docs = await emu.admin.docs(WS, 'events');
   assert.deepEqual(docs.map((d) => d._id).sort(), expected.sort());
   assert.ok(docs.every((d) => d.commit === true), 'an aborted record reached Rockset');
+});
+
+// Several Java transactional producers in one partition, run by TransactionScript.java.
+// Each value names itself and says whether its transaction committed.
+async function runTransactionScript(k: Awaited<ReturnType<typeof testKafka>>, topic: string, steps: string[]): Promise<void> {
+  await k.runTool(path.join(here, 'fixtures/TransactionScript.java'), [k.bootstrap, topic], { input: steps.join('\n') + '\n' });
+}
+
+const step = (producer: string | null, key: string, name: string, committed: boolean, pad = 0) =>
+  `${producer === null ? 'plain' : `send ${producer}`} ${key} {"name":"${name}","committed":${committed}${pad ? `,"pad":"${'x'.repeat(pad)}"` : ''}}`;
+
+async function assertOnlyCommitted(k: Awaited<ReturnType<typeof testKafka>>, emu: Awaited<ReturnType<typeof withEmulator>>, topic: string, config: ReturnType<typeof sinkConfig>, expected: string[], endOffset: string) {
+  // The end of the log is past every marker: once committed there, every record was seen.
+  await waitFor('committed at the end of the log', async () => (await committedOffsets(k, config.kafka.groupId, topic))[0] === endOffset, { timeoutMs: 60_000 });
+  const docs = await emu.admin.docs(WS, 'events');
+  assert.deepEqual(docs.map((d) => d.name).sort(), [...expected].sort(), 'documents other than the committed records');
+  assert.ok(docs.every((d) => d.committed === true), 'an aborted record reached Rockset');
+}
+
+test('aborted transactions of several Java producers never reach Rockset, in whatever order they ended, whatever their keys', async (t) => {
+  const k = await testKafka();
+  const emu = await withEmulator();
+  t.after(() => emu.close());
+  const topic = await k.createTopic('txn-java', { partitions: 1 });
+  await runTransactionScript(k, topic, [
+    // p1 starts first and aborts last: the broker lists aborted transactions in the
+    // order they ended (p2's, then p1's), not by where they start.
+    'begin p1', step('p1', 'str:a1', 'a1', false),
+    'begin p2', step('p2', 'str:b1', 'b1', false),
+    'abort p2',
+    step('p1', 'str:a2', 'a2', false),
+    'abort p1',
+    step(null, 'str:c1', 'c1', true),
+    // Java's IntegerSerializer writes the key 0 as 00 00 00 00, the bytes of an abort
+    // marker's key: an ordinary record, inside an aborted transaction.
+    'begin p3', step('p3', 'int:0', 'z0', false), step('p3', 'str:z1', 'z1', false), 'abort p3',
+    'begin p3', step('p3', 'long:0', 'z2', true), step('p3', 'int:1', 'z3', true), 'commit p3',
+  ]);
+  const config = sinkConfig(k, emu.url, [topic]);
+  const sink = startSinkProcess(config);
+  t.after(() => stopSink(sink));
+  // 8 records and 4 markers.
+  await assertOnlyCommitted(k, emu, topic, config, ['c1', 'z2', 'z3'], '12');
+});
+
+test('aborted transactions that interleave across fetches never reach Rockset', async (t) => {
+  const k = await testKafka();
+  const emu = await withEmulator();
+  t.after(() => emu.close());
+  const topic = await k.createTopic('txn-java-fetches', { partitions: 1 });
+  // Records of ~900 bytes and fetches of 1 KiB: every fetch starts inside both open
+  // transactions, as a default 4 MiB fetch does inside large ones.
+  await runTransactionScript(k, topic, [
+    'begin p1', step('p1', 'str:a1', 'a1', false, 900),
+    'begin p2', step('p2', 'str:b1', 'b1', false, 900),
+    step('p1', 'str:a2', 'a2', false, 900), step('p2', 'str:b2', 'b2', false, 900),
+    step('p1', 'str:a3', 'a3', false, 900), step('p2', 'str:b3', 'b3', false, 900),
+    'abort p1', 'abort p2',
+    step(null, 'str:c1', 'c1', true, 900),
+    'begin p1', step('p1', 'str:a4', 'a4', true, 900), 'commit p1',
+  ]);
+  const config = sinkConfig(k, emu.url, [topic], { kafka: { fetchMaxBytesPerPartition: 1024 } });
+  const sink = startSinkProcess(config);
+  t.after(() => stopSink(sink));
+  // 8 records and 3 markers.
+  await assertOnlyCommitted(k, emu, topic, config, ['c1', 'a4'], '11');
 });

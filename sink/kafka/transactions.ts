@@ -1,0 +1,122 @@
+// Records of aborted transactions, found as Kafka's Java consumer finds them.
+//
+// A read_committed fetch still returns the records of aborted transactions, with the
+// list of aborted transactions (producer id, first offset) that overlap it; the client
+// must drop them. kafkajs 2.2.4 (consumer/filterAbortedMessages.js) lets some through,
+// and the sink would write them to Rockset:
+// - it takes at most one listed transaction per record, in list order, but the broker
+//   lists them in the order they ended, not by first offset: a transaction that began
+//   first and aborted last is reached too late, and its first records pass;
+// - a fetch that starts inside two aborted transactions takes the second one only at
+//   its second record, so a record of it can pass at every fetch boundary;
+// - any record whose key is the bytes 00 00 00 00 counts as an abort marker, though
+//   only a control record can be one: Java's IntegerSerializer writes the key 0 so,
+//   and the rest of that aborted transaction passed.
+// Here, as in the Java consumer (CompletedFetch#nextFetchedBatch): per record batch,
+// every listed transaction that begins at or before the batch's last offset becomes
+// "aborting" for its producer; a control batch holding an ABORT marker ends it; a
+// transactional batch of an aborting producer is skipped whole.
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { registerHeaderCodec } from './headers.ts';
+
+export interface AbortedTransaction {
+  producerId: string;
+  firstOffset: string;
+}
+
+interface BatchContext {
+  firstOffset: string;
+  lastOffsetDelta: number;
+  producerId: string;
+  inTransaction: boolean;
+  isControlBatch: boolean;
+}
+
+export interface FetchedRecord {
+  key: Buffer | null;
+  isControlRecord: boolean;
+  batchContext: BatchContext;
+}
+
+export interface FetchedPartition {
+  abortedTransactions?: AbortedTransaction[] | null;
+  messages: FetchedRecord[];
+}
+
+// A control record's key: version (int16), type (int16): 0 ABORT, 1 COMMIT.
+const isAbortMarker = (record: FetchedRecord): boolean => record.key !== null && record.key.length >= 4 && record.key.readInt16BE(2) === 0;
+
+/**
+ * Flags every record of an aborted transaction in a fetched partition as kafkajs flags a
+ * control record: kafkajs then leaves it out of `batch.messages` but still counts its
+ * offset (`batch.lastOffset()`), so the offset moves past it and nothing is delivered.
+ * Empties the aborted-transaction list, so kafkajs's own filter has nothing to do.
+ * Returns how many records were flagged.
+ */
+export function flagAbortedRecords(partition: FetchedPartition): number {
+  const listed = partition.abortedTransactions;
+  if (!listed || listed.length === 0) return 0;
+  const pending = listed
+    .map((t) => ({ producerId: t.producerId, firstOffset: BigInt(t.firstOffset) }))
+    .sort((a, b) => (a.firstOffset < b.firstOffset ? -1 : a.firstOffset > b.firstOffset ? 1 : 0));
+  let next = 0;
+  const aborting = new Set<string>();
+  let batch: BatchContext | undefined;
+  let skip = false;
+  let flagged = 0;
+  for (const record of partition.messages) {
+    // The records of one record batch share its context object.
+    if (record.batchContext !== batch) {
+      batch = record.batchContext;
+      skip = false;
+      if (!batch.producerId.startsWith('-')) {
+        const last = BigInt(batch.firstOffset) + BigInt(batch.lastOffsetDelta);
+        while (next < pending.length && pending[next]!.firstOffset <= last) aborting.add(pending[next++]!.producerId);
+        if (batch.isControlBatch) {
+          if (isAbortMarker(record)) aborting.delete(batch.producerId);
+        } else if (batch.inTransaction && aborting.has(batch.producerId)) {
+          skip = true;
+        }
+      }
+    }
+    if (skip) {
+      record.isControlRecord = true;
+      flagged++;
+    }
+  }
+  partition.abortedTransactions = [];
+  return flagged;
+}
+
+interface FetchResponse {
+  responses: { partitions: FetchedPartition[] }[];
+}
+
+let installed = false;
+
+/**
+ * Wraps the decoders of kafkajs's fetch responses that carry aborted transactions
+ * (v4 and later) with flagAbortedRecords. Idempotent.
+ */
+export function registerAbortedTransactionFilter(): void {
+  if (installed) return;
+  // The header codec drops these modules from require's cache so they load again with
+  // its record decoder; it must do so before they are wrapped, or it drops the wrappers.
+  registerHeaderCodec();
+  const require = createRequire(import.meta.url);
+  const fetchDir = path.join(path.dirname(require.resolve('kafkajs')), 'src/protocol/requests/fetch');
+  for (let version = 4; version <= 11; version++) {
+    const id = require.resolve(path.join(fetchDir, `v${version}/response.js`));
+    const original = require(id) as { decode(raw: Buffer): Promise<FetchResponse> };
+    require.cache[id]!.exports = {
+      ...original,
+      async decode(raw: Buffer): Promise<FetchResponse> {
+        const response = await original.decode(raw);
+        for (const topic of response.responses) for (const partition of topic.partitions) flagAbortedRecords(partition);
+        return response;
+      },
+    };
+  }
+  installed = true;
+}
