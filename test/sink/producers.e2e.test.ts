@@ -1,11 +1,12 @@
 // Records as real producers write them: Kafka's own Java producer in every
-// compression codec, and transactions committed and aborted side by side.
+// compression codec, transactions committed and aborted side by side (several Java
+// transactional producers interleaved in one partition), and LogAppendTime topics.
 import { test } from 'node:test';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
 import { CompressionTypes } from 'kafkajs';
-import { WS, committedOffsets, sinkConfig, startSinkProcess, stopSink, testKafka, waitForCount, withEmulator } from './helpers.ts';
+import { WS, committedOffsets, produce, sinkConfig, startSinkProcess, stopSink, testKafka, waitForCount, withEmulator } from './helpers.ts';
 import { waitFor } from '../harness/ports.ts';
 import { registerCompressionCodecs } from '../../sink/kafka/codecs.ts';
 
@@ -137,4 +138,27 @@ test('aborted transactions that interleave across fetches never reach Rockset', 
   t.after(() => stopSink(sink));
   // 8 records and 3 markers.
   await assertOnlyCommitted(k, emu, topic, config, ['c1', 'a4'], '11');
+});
+
+test('a LogAppendTime topic: _event_time is when the broker appended the records, not the time their producer gave them', async (t) => {
+  const k = await testKafka();
+  const emu = await withEmulator();
+  t.after(() => emu.close());
+  const topic = await k.createTopic('log-append-time', { config: { 'message.timestamp.type': 'LogAppendTime' } });
+  const before = Date.now();
+  // One batch: the broker stamps its header only, and the records keep the producer's deltas.
+  await produce(k, topic, [
+    { key: 'a', value: '{"name":"a"}', timestamp: '1656495125234' },
+    { key: 'b', value: '{"name":"b"}', timestamp: '1656495999999' },
+  ]);
+  const after = Date.now();
+  const sink = startSinkProcess(sinkConfig(k, emu.url, [topic]));
+  t.after(() => stopSink(sink));
+  await waitForCount(emu, 2, 'events', 60_000, sink);
+  const docs = await emu.admin.docs(WS, 'events');
+  for (const d of docs) {
+    const ms = (d._event_time as number) / 1000;
+    assert.ok(ms >= before - 1000 && ms <= after + 1000, `${String(d._id)}: _event_time ${String(d._event_time)} is not the append time (${before}..${after} ms)`);
+  }
+  assert.equal(docs[0]?._event_time, docs[1]?._event_time, 'one append, one time');
 });
