@@ -15,7 +15,7 @@ import { Semaphore } from './semaphore.ts';
 import { deadLetterWriter } from './dlq.ts';
 import { BatchAbandoned, FatalSinkError, membershipLost, topicOrPartitionUnknown } from './errors.ts';
 import { meterDecompression, registerCompressionCodecs } from './kafka/codecs.ts';
-import { registerAbortedTransactionFilter } from './kafka/transactions.ts';
+import { registerFetchedRecords } from './kafka/fetched.ts';
 import { fetchMemoryAdvice } from './kafka/fetch-memory.ts';
 import { PartitionLag } from './kafka/lag.ts';
 import { CommitBatcher, CommitQueue } from './kafka/commits.ts';
@@ -56,7 +56,7 @@ export function kafkaClientConfig(config: SinkConfig, secrets: LoadedConfig['sec
 export async function startSink(loaded: LoadedConfig, log: Logger): Promise<RunningSink> {
   const { config, secrets } = loaded;
   registerCompressionCodecs();
-  registerAbortedTransactionFilter(); // installs the header codec first
+  registerFetchedRecords(); // installs the header codec first
   const metrics = createMetrics();
   const stopping = new AbortController();
   let joined = false;

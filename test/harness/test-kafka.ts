@@ -30,6 +30,11 @@ async function connect(): Promise<TestKafka> {
     bootstrap = own.bootstrap;
     libsDir = own.libsDir;
   }
+  return testKafkaOn({ bootstrap, libsDir });
+}
+
+/** The same for a broker a test started for itself (one with settings of its own). */
+export function testKafkaOn({ bootstrap, libsDir }: { bootstrap: string; libsDir: string }): TestKafka {
   const brokers = [bootstrap];
   const kafka = new Kafka({ clientId: 'test', brokers, logLevel: logLevel.NOTHING });
   const resolvedLibs = libsDir;

@@ -8,6 +8,8 @@ import assert from 'node:assert/strict';
 import { CompressionTypes } from 'kafkajs';
 import { WS, committedOffsets, produce, sinkConfig, startSinkProcess, stopSink, testKafka, waitForCount, withEmulator } from './helpers.ts';
 import { waitFor } from '../harness/ports.ts';
+import { startKafka } from '../harness/kafka.ts';
+import { testKafkaOn, type TestKafka } from '../harness/test-kafka.ts';
 import { registerCompressionCodecs } from '../../sink/kafka/codecs.ts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -74,16 +76,16 @@ test('a transactional topic: only committed transactions reach Rockset and lag r
   assert.ok(docs.every((d) => d.commit === true), 'an aborted record reached Rockset');
 });
 
-// Several Java transactional producers in one partition, run by TransactionScript.java.
+// Several Java transactional producers in one partition, run by ProducerScript.java.
 // Each value names itself and says whether its transaction committed.
-async function runTransactionScript(k: Awaited<ReturnType<typeof testKafka>>, topic: string, steps: string[]): Promise<void> {
-  await k.runTool(path.join(here, 'fixtures/TransactionScript.java'), [k.bootstrap, topic], { input: steps.join('\n') + '\n' });
+async function runProducerScript(k: TestKafka, topic: string, steps: string[]): Promise<void> {
+  await k.runTool(path.join(here, 'fixtures/ProducerScript.java'), [k.bootstrap, topic], { input: steps.join('\n') + '\n' });
 }
 
 const step = (producer: string | null, key: string, name: string, committed: boolean, pad = 0) =>
   `${producer === null ? 'plain' : `send ${producer}`} ${key} {"name":"${name}","committed":${committed}${pad ? `,"pad":"${'x'.repeat(pad)}"` : ''}}`;
 
-async function assertOnlyCommitted(k: Awaited<ReturnType<typeof testKafka>>, emu: Awaited<ReturnType<typeof withEmulator>>, topic: string, config: ReturnType<typeof sinkConfig>, expected: string[], endOffset: string) {
+async function assertOnlyCommitted(k: TestKafka, emu: Awaited<ReturnType<typeof withEmulator>>, topic: string, config: ReturnType<typeof sinkConfig>, expected: string[], endOffset: string) {
   // The end of the log is past every marker: once committed there, every record was seen.
   await waitFor('committed at the end of the log', async () => (await committedOffsets(k, config.kafka.groupId, topic))[0] === endOffset, { timeoutMs: 60_000 });
   const docs = await emu.admin.docs(WS, 'events');
@@ -96,7 +98,7 @@ test('aborted transactions of several Java producers never reach Rockset, in wha
   const emu = await withEmulator();
   t.after(() => emu.close());
   const topic = await k.createTopic('txn-java', { partitions: 1 });
-  await runTransactionScript(k, topic, [
+  await runProducerScript(k, topic, [
     // p1 starts first and aborts last: the broker lists aborted transactions in the
     // order they ended (p2's, then p1's), not by where they start.
     'begin p1', step('p1', 'str:a1', 'a1', false),
@@ -124,7 +126,7 @@ test('aborted transactions that interleave across fetches never reach Rockset', 
   const topic = await k.createTopic('txn-java-fetches', { partitions: 1 });
   // Records of ~900 bytes and fetches of 1 KiB: every fetch starts inside both open
   // transactions, as a default 4 MiB fetch does inside large ones.
-  await runTransactionScript(k, topic, [
+  await runProducerScript(k, topic, [
     'begin p1', step('p1', 'str:a1', 'a1', false, 900),
     'begin p2', step('p2', 'str:b1', 'b1', false, 900),
     step('p1', 'str:a2', 'a2', false, 900), step('p2', 'str:b2', 'b2', false, 900),
@@ -161,4 +163,34 @@ test('a LogAppendTime topic: _event_time is when the broker appended the records
     assert.ok(ms >= before - 1000 && ms <= after + 1000, `${String(d._id)}: _event_time ${String(d._event_time)} is not the append time (${before}..${after} ms)`);
   }
   assert.equal(docs[0]?._event_time, docs[1]?._event_time, 'one append, one time');
+});
+
+test('a compacted topic whose cleaner kept empty batches of short-lived Java producers: the sink gets past them to the live records', async (t) => {
+  // A broker of its own: its log cleaner looks for work every 200 ms, not every 15 s.
+  const broker = await startKafka({ properties: { 'log.cleaner.backoff.ms': 200 } });
+  t.after(() => broker.stop());
+  const k = testKafkaOn(broker);
+  const emu = await withEmulator();
+  t.after(() => emu.close());
+  const topic = await k.createTopic('compacted', {
+    config: { 'cleanup.policy': 'compact', 'segment.ms': '100', 'min.cleanable.dirty.ratio': '0.01', 'min.compaction.lag.ms': '0', 'delete.retention.ms': '0' },
+  });
+  // 20 idempotent producers, each writing the key k once; then, in a new segment, z.
+  // The cleaner keeps k's last value and, of every other producer, its last batch with
+  // no records in it (Kafka keeps an active producer's last sequence number).
+  const steps = Array.from({ length: 20 }, (_, i) => `once str:k {"n":${i}}`);
+  await runProducerScript(k, topic, [...steps, 'sleep 300', 'once str:z {"n":"z"}']);
+  const segment = path.join(broker.dataDir, 'logs', `${topic}-0`, '00000000000000000000.log');
+  await waitFor('the cleaner emptied 19 batches', async () => {
+    const { stdout } = await k.runTool('kafka.tools.DumpLogSegments', ['--files', segment]);
+    return (stdout.match(/ count: 0 /g) ?? []).length === 19;
+  }, { timeoutMs: 60_000, intervalMs: 500 });
+  // Fetches of 1 KiB hold nothing but empty batches, as a 4 MiB fetch does in a partition
+  // that ~60,000 such producers wrote to.
+  const config = sinkConfig(k, emu.url, [topic], { kafka: { fetchMaxBytesPerPartition: 1024 } });
+  const sink = startSinkProcess(config);
+  t.after(() => stopSink(sink));
+  await waitForCount(emu, 2, 'events', 60_000, sink);
+  assert.deepEqual((await emu.admin.docs(WS, 'events')).map((d) => [d._id, d.n]).sort(), [['k', 19], ['z', 'z']]);
+  await waitFor('committed at the end of the log', async () => (await committedOffsets(k, config.kafka.groupId, topic))[0] === '21', { timeoutMs: 30_000 });
 });

@@ -1,10 +1,14 @@
 // Which fetched records belong to aborted transactions: the layouts of one partition
-// that kafkajs's own filter gets wrong, decided per record batch as Java decides them.
-// (The e2e tests in test/sink/producers.e2e.test.ts make the same layouts with Java's
-// transactional producers against a real broker.)
+// that kafkajs's own filter gets wrong, decided per record batch as Java decides them;
+// and what kafkajs makes of an empty batch's placeholder. (The e2e tests in
+// test/sink/producers.e2e.test.ts make the same layouts with Java's producers and a
+// real broker's log cleaner.)
 import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
 import { test } from 'node:test';
-import { flagAbortedRecords, type FetchedRecord } from '../../sink/kafka/transactions.ts';
+import { emptyBatchPlaceholder, flagAbortedRecords, type FetchedRecord } from '../../sink/kafka/fetched.ts';
+
+const require = createRequire(import.meta.url);
 
 const ABORT = Buffer.from([0, 0, 0, 0]);
 const COMMIT = Buffer.from([0, 0, 0, 1]);
@@ -65,4 +69,20 @@ test('no aborted transaction listed: nothing is touched', () => {
   assert.equal(flagAbortedRecords({ abortedTransactions: [], messages: records }), 0);
   assert.equal(flagAbortedRecords({ abortedTransactions: null, messages: records }), 0);
   assert.deepEqual(delivered(records), [0, 1, 2]);
+});
+
+test('a fetch of nothing but empty batches: kafkajs delivers nothing and moves past the last of them', () => {
+  const Batch = require('kafkajs/src/consumer/batch.js') as new (topic: string, fetchedOffset: string, partition: unknown) => {
+    messages: unknown[];
+    isEmptyDueToFiltering(): boolean;
+    lastOffset(): string;
+  };
+  const empty = (firstOffset: string) => ({ firstOffset, lastOffsetDelta: 0, producerId: '4000', inTransaction: false, isControlBatch: false, maxTimestamp: '1700000000000', records: [] });
+  const messages = [empty('7'), empty('8'), empty('9')].map(emptyBatchPlaceholder);
+  assert.deepEqual(messages.map((m) => m.offset), ['7', '8', '9']);
+  const batch = new Batch('t', '7', { partition: 0, highWatermark: '12', abortedTransactions: [], messages });
+  assert.deepEqual(batch.messages, []);
+  // kafkajs resolves such a fetch to its last offset and the sink commits 10.
+  assert.equal(batch.isEmptyDueToFiltering(), true);
+  assert.equal(batch.lastOffset(), '9');
 });

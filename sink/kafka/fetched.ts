@@ -1,9 +1,10 @@
-// Records of aborted transactions, found as Kafka's Java consumer finds them.
+// The records of a fetch as Kafka's Java consumer delivers them, where kafkajs 2.2.4
+// differs in ways that write what must not be written or stop a partition for good.
 //
-// A read_committed fetch still returns the records of aborted transactions, with the
-// list of aborted transactions (producer id, first offset) that overlap it; the client
-// must drop them. kafkajs 2.2.4 (consumer/filterAbortedMessages.js) lets some through,
-// and the sink would write them to Rockset:
+// Aborted transactions. A read_committed fetch still returns the records of aborted
+// transactions, with the list of aborted transactions (producer id, first offset) that
+// overlap it; the client must drop them. kafkajs (consumer/filterAbortedMessages.js)
+// lets some through, and the sink would write them to Rockset:
 // - it takes at most one listed transaction per record, in list order, but the broker
 //   lists them in the order they ended, not by first offset: a transaction that began
 //   first and aborted last is reached too late, and its first records pass;
@@ -16,6 +17,16 @@
 // every listed transaction that begins at or before the batch's last offset becomes
 // "aborting" for its producer; a control batch holding an ABORT marker ends it; a
 // transactional batch of an aborting producer is skipped whole.
+//
+// Empty batches. Compaction keeps the last batch of every producer that is still
+// active (its last sequence number fences duplicates), with no records left in it when
+// newer values of its keys superseded them: a compacted topic written by many
+// short-lived idempotent producers (Java's default) holds runs of empty batches.
+// kafkajs makes no record of an empty batch, so a fetch of nothing else looks like no
+// data, its offset never moves, and the partition is fetched from the same place
+// forever. The Java consumer moves past an empty batch; here each one becomes a single
+// placeholder at its last offset, flagged as a control record, so kafkajs moves past it
+// too (and the sink commits past it) while delivering nothing.
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { registerHeaderCodec } from './headers.ts';
@@ -96,18 +107,27 @@ interface FetchResponse {
 let installed = false;
 
 /**
- * Wraps the decoders of kafkajs's fetch responses that carry aborted transactions
- * (v4 and later) with flagAbortedRecords. Idempotent.
+ * Puts flagAbortedRecords and the empty-batch placeholders into kafkajs's fetch
+ * decoding (record batches, and the fetch responses of v4 and later, which carry
+ * aborted transactions). Idempotent.
  */
-export function registerAbortedTransactionFilter(): void {
+export function registerFetchedRecords(): void {
   if (installed) return;
   // The header codec drops these modules from require's cache so they load again with
   // its record decoder; it must do so before they are wrapped, or it drops the wrappers.
   registerHeaderCodec();
   const require = createRequire(import.meta.url);
-  const fetchDir = path.join(path.dirname(require.resolve('kafkajs')), 'src/protocol/requests/fetch');
+  const protocol = path.join(path.dirname(require.resolve('kafkajs')), 'src/protocol');
+  const batchId = require.resolve(path.join(protocol, 'recordBatch/v0/decoder.js'));
+  const decodeBatch = require(batchId) as (decoder: unknown) => Promise<DecodedBatch>;
+  require.cache[batchId]!.exports = async (decoder: unknown): Promise<DecodedBatch> => {
+    const batch = await decodeBatch(decoder);
+    if (batch.records.length === 0) batch.records = [emptyBatchPlaceholder(batch)];
+    return batch;
+  };
+  // Wrapped after the record-batch decoder, so that they load with the wrapped one.
   for (let version = 4; version <= 11; version++) {
-    const id = require.resolve(path.join(fetchDir, `v${version}/response.js`));
+    const id = require.resolve(path.join(protocol, `requests/fetch/v${version}/response.js`));
     const original = require(id) as { decode(raw: Buffer): Promise<FetchResponse> };
     require.cache[id]!.exports = {
       ...original,
@@ -119,4 +139,25 @@ export function registerAbortedTransactionFilter(): void {
     };
   }
   installed = true;
+}
+
+interface DecodedBatch extends BatchContext {
+  maxTimestamp: string;
+  records: unknown[];
+}
+
+/** A record that stands for an empty batch: at its last offset, a control record, so never delivered. */
+export function emptyBatchPlaceholder(batch: DecodedBatch) {
+  const { records: _, ...context } = batch;
+  return {
+    magicByte: 2,
+    attributes: 0,
+    timestamp: batch.maxTimestamp,
+    offset: (BigInt(batch.firstOffset) + BigInt(batch.lastOffsetDelta)).toString(),
+    key: null,
+    value: null,
+    headers: {},
+    isControlRecord: true,
+    batchContext: { ...context, magicByte: 2 },
+  };
 }
