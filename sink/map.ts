@@ -190,7 +190,8 @@ export function mapRecord(r: SinkRecord, opts: MapOptions): Action {
     try {
       id = opts.documents.idSource === 'coordinates' ? undefined : idFromKey(r, opts);
     } catch (err) {
-      if (err instanceof DecodeError) return { kind: 'bad', offset: r.offset, stage: 'decode', errorClass: err.name, message: `key: ${err.message}` };
+      // keyId's DecodeErrors already say "key: "
+      if (err instanceof DecodeError) return { kind: 'bad', offset: r.offset, stage: 'decode', errorClass: err.name, message: err.message };
       const deep = asNestingTooDeep(err, 'the key');
       if (deep) return { kind: 'bad', offset: r.offset, stage: 'map', errorClass: deep.name, message: deep.message };
       throw err;

@@ -107,7 +107,7 @@ export const CROSS_FIELD_RULES = {
   },
   registryFormats: {
     at: 'spec',
-    rule: "has(self.schemaRegistry) || !has(self.format) || ((!has(self.format.value) || self.format.value == 'json') && (!has(self.format.key) || self.format.key in ['string', 'json']))",
+    rule: "has(self.schemaRegistry) || !has(self.format) || ((!has(self.format.value) || self.format.value == 'json') && (!has(self.format.key) || self.format.key in ['string', 'json', 'long', 'integer', 'short']))",
     message: 'schemaRegistry.url: is required when format.value or format.key is avro, protobuf, jsonschema or auto. Add schemaRegistry, or use format json',
     jsonSchema: {
       if: {
@@ -116,7 +116,7 @@ export const CROSS_FIELD_RULES = {
           format: {
             anyOf: [
               { required: ['value'], properties: { value: { not: { const: 'json' } } } },
-              { required: ['key'], properties: { key: { not: { enum: ['string', 'json'] } } } },
+              { required: ['key'], properties: { key: { not: { enum: ['string', 'json', 'long', 'integer', 'short'] } } } },
             ],
           },
         },

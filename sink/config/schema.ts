@@ -103,6 +103,9 @@ export const ErrorsSchema = Type.Object(
   { additionalProperties: false },
 );
 
+// Keys as Kafka's own Java serializers write numbers (no registry, no framing).
+const NumberKeyFormat = Type.Union([Type.Literal('long'), Type.Literal('integer'), Type.Literal('short')]);
+
 const ValueFormat = Type.Union([Type.Literal('json'), Type.Literal('avro'), Type.Literal('protobuf'), Type.Literal('jsonschema'), Type.Literal('auto')]);
 
 export const FormatSchema = Type.Object(
@@ -111,7 +114,10 @@ export const FormatSchema = Type.Object(
       default: 'json',
       description: 'json: plain JSON; avro | protobuf | jsonschema: Confluent-framed through schemaRegistry; auto: framed records through the registry, plain JSON otherwise',
     }),
-    key: Type.Union([Type.Literal('string'), ...ValueFormat.anyOf], { default: 'string', description: 'string: the key bytes as UTF-8; otherwise decoded like values and turned into a canonical string' }),
+    key: Type.Union([Type.Literal('string'), ...NumberKeyFormat.anyOf, ...ValueFormat.anyOf], {
+      default: 'string',
+      description: "string: the key bytes as UTF-8; long | integer | short: a big-endian signed integer of 8 | 4 | 2 bytes, as Java's LongSerializer, IntegerSerializer and ShortSerializer write it, as its decimal digits; otherwise decoded like values and turned into a canonical string",
+    }),
   },
   { additionalProperties: false },
 );

@@ -126,7 +126,7 @@ function crossFieldProblems(c: SinkConfig): string[] {
   if (documents.eventTime === 'field' && !documents.eventTimeField) {
     p.push('documents.eventTimeField: is required when documents.eventTime is "field". Name the document field holding the event time');
   }
-  const needsRegistry = (['value', 'key'] as const).filter((k) => !['json', 'string'].includes(c.format[k]));
+  const needsRegistry = (['value', 'key'] as const).filter((k) => !['json', 'string', 'long', 'integer', 'short'].includes(c.format[k]));
   if (needsRegistry.length && !c.schemaRegistry) {
     p.push(`schemaRegistry.url: is required when format.${needsRegistry[0]} is "${c.format[needsRegistry[0]!]}". Add the registry's URL, or use format json`);
   }

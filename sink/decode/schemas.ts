@@ -10,7 +10,8 @@ import { compileProtobufDecoder } from './protobuf.ts';
 import { compileJsonSchemaDecoder } from './jsonschema.ts';
 
 export type ValueFormat = 'json' | 'avro' | 'protobuf' | 'jsonschema' | 'auto';
-export type KeyFormat = ValueFormat | 'string';
+export type KeyFormat = ValueFormat | 'string' | NumberKeyFormat;
+export type NumberKeyFormat = 'long' | 'integer' | 'short';
 
 export type RegistryType = 'AVRO' | 'PROTOBUF' | 'JSON';
 export const FORMAT_OF: Record<RegistryType, ValueFormat> = { AVRO: 'avro', PROTOBUF: 'protobuf', JSON: 'jsonschema' };
@@ -72,7 +73,7 @@ export class SchemaDecoders {
   }
 
   /** Decodes one buffer (its schema learnt). Throws DecodeError for a bad record. */
-  decode(buf: Buffer, format: Exclude<KeyFormat, 'string'>): unknown {
+  decode(buf: Buffer, format: ValueFormat): unknown {
     const id = framedSchemaId(buf);
     if (format === 'json' || (format === 'auto' && id === undefined)) return decodeJsonValue(buf);
     if (id === undefined) {

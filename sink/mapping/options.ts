@@ -4,9 +4,13 @@
 import type { SinkConfig } from '../config/schema.ts';
 import type { MapOptions } from '../map.ts';
 import type { SinkRecord } from '../record.ts';
-import { canonicalKey } from '../decode/key.ts';
+import { canonicalKey, numberKeyId } from '../decode/key.ts';
 import { DecodeError, decodeJsonValue } from '../decode/json.ts';
-import type { SchemaDecoders, KeyFormat } from '../decode/schemas.ts';
+import type { SchemaDecoders, NumberKeyFormat, ValueFormat } from '../decode/schemas.ts';
+
+// Key formats read without a registry.
+const PLAIN_KEYS = new Set(['string', 'json', 'long', 'integer', 'short']);
+const isNumberKey = (format: string): format is NumberKeyFormat => format === 'long' || format === 'integer' || format === 'short';
 
 export function collectionRouter(config: SinkConfig): (topic: string) => string {
   const { topicCollections, collection } = config.rockset;
@@ -16,7 +20,7 @@ export function collectionRouter(config: SinkConfig): (topic: string) => string 
 /** Whether values or keys are read through the schema registry (framed Avro, Protobuf, JSON Schema). */
 export function usesSchemas(config: SinkConfig): boolean {
   const { value, key } = config.format;
-  return config.schemaRegistry !== undefined && !(value === 'json' && (key === 'string' || key === 'json'));
+  return config.schemaRegistry !== undefined && !(value === 'json' && PLAIN_KEYS.has(key));
 }
 
 /** The buffers whose writer schemas a batch needs. */
@@ -25,7 +29,7 @@ export function framedBuffers(config: SinkConfig, records: readonly SinkRecord[]
   const out: (Buffer | null)[] = [];
   for (const r of records) {
     if (value !== 'json') out.push(r.value);
-    if (key !== 'string' && key !== 'json') out.push(r.key);
+    if (!PLAIN_KEYS.has(key)) out.push(r.key);
   }
   return out;
 }
@@ -35,9 +39,18 @@ export function mapOptions(config: SinkConfig, schemas: SchemaDecoders | undefin
   const options: MapOptions = { documents: config.documents, collectionFor: collectionRouter(config) };
   const { value, key } = config.format;
   // validateConfig guarantees a registry for every format but json (values) and string/json (keys)
-  const decode = (buf: Buffer, format: Exclude<KeyFormat, 'string'>) => (schemas ? schemas.decode(buf, format) : decodeJsonValue(buf));
+  const decode = (buf: Buffer, format: ValueFormat) => (schemas ? schemas.decode(buf, format) : decodeJsonValue(buf));
   if (value !== 'json') options.decode = (buf) => decode(buf, value);
-  if (key !== 'string') {
+  if (isNumberKey(key)) {
+    options.keyId = (buf) => {
+      try {
+        return numberKeyId(buf, key);
+      } catch (err) {
+        if (err instanceof DecodeError) throw new DecodeError(`key: ${err.message}`);
+        throw err;
+      }
+    };
+  } else if (key !== 'string') {
     options.keyId = (buf) => {
       try {
         return canonicalKey(decode(buf, key));

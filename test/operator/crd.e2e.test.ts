@@ -62,13 +62,15 @@ describe('RocksetSink CRD on kube-apiserver', () => {
     });
   }
 
-  for (const [rule, { bad, fixed }] of Object.entries(RULE_CASES) as [keyof typeof CROSS_FIELD_RULES, (typeof RULE_CASES)[keyof typeof CROSS_FIELD_RULES]][]) {
+  for (const [rule, { bad, fixed, also = [] }] of Object.entries(RULE_CASES) as [keyof typeof CROSS_FIELD_RULES, (typeof RULE_CASES)[keyof typeof CROSS_FIELD_RULES]][]) {
     test(`CEL ${rule}: rejects with its message, accepts the fix`, async () => {
       const res = await create(bad, uniqueName('bad'));
       assert.equal(res.status, 422, JSON.stringify(res.body));
       assert.ok(res.body.message?.includes(CROSS_FIELD_RULES[rule].message), res.body.message);
-      const ok = await create(fixed, uniqueName('fixed'));
-      assert.equal(ok.status, 201, JSON.stringify(ok.body));
+      for (const spec of [fixed, ...also]) {
+        const ok = await create(spec, uniqueName('fixed'));
+        assert.equal(ok.status, 201, JSON.stringify(ok.body));
+      }
     });
   }
 

@@ -175,10 +175,12 @@ describe('cross-field rules', () => {
       assert.match(rule.message, /^[a-zA-Z.]+( \/ [a-zA-Z.]+)?: .+\. .+/);
     });
     test(`${name}: ajv rejects what the CEL rule rejects and accepts the fix`, () => {
-      const { bad, fixed } = RULE_CASES[name];
+      const { bad, fixed, also = [] } = RULE_CASES[name];
       assert.equal(validateSpec(bad).ok, false, 'bad spec accepted');
-      const r = validateSpec(fixed);
-      assert.ok(r.ok, r.ok ? '' : r.problems.join('\n'));
+      for (const spec of [fixed, ...also]) {
+        const r = validateSpec(spec);
+        assert.ok(r.ok, r.ok ? '' : `${JSON.stringify(spec)}: ${r.problems.join('\n')}`);
+      }
     });
   }
 

@@ -91,7 +91,8 @@ export function withSection(spec: Json, section: string, patch: Json): Json {
 }
 
 // One invalid spec per cross-field rule, and the one-field fix that makes it valid.
-export const RULE_CASES: Record<keyof typeof CROSS_FIELD_RULES, { bad: Json; fixed: Json }> = {
+/** Per cross-field rule: a spec it refuses, that spec fixed, and (also) other specs it must accept. */
+export const RULE_CASES: Record<keyof typeof CROSS_FIELD_RULES, { bad: Json; fixed: Json; also?: Json[] }> = {
   topicsXorPattern: {
     bad: withSection(minimalSpec(), 'kafka', { topicPattern: '^orders\\..*' }),
     fixed: withSection(minimalSpec(), 'kafka', { topicPattern: '^orders\\..*', topics: undefined }),
@@ -124,6 +125,8 @@ export const RULE_CASES: Record<keyof typeof CROSS_FIELD_RULES, { bad: Json; fix
   registryFormats: {
     bad: withSection(minimalSpec(), 'format', { key: 'avro' }),
     fixed: { ...withSection(minimalSpec(), 'format', { key: 'avro' }), schemaRegistry: { url: 'http://registry:8081' } },
+    // Keys of Java's number serializers are read without a registry.
+    also: (['long', 'integer', 'short', 'json'] as const).map((key) => withSection(minimalSpec(), 'format', { key })),
   },
   requestsWithinLimits: {
     bad: { ...minimalSpec(), resources: { requests: { memory: '256Mi', cpu: '500m' }, limits: { memory: '128Mi', cpu: 1 } } },

@@ -194,3 +194,24 @@ test('a compacted topic whose cleaner kept empty batches of short-lived Java pro
   assert.deepEqual((await emu.admin.docs(WS, 'events')).map((d) => [d._id, d.n]).sort(), [['k', 19], ['z', 'z']]);
   await waitFor('committed at the end of the log', async () => (await committedOffsets(k, config.kafka.groupId, topic))[0] === '21', { timeoutMs: 30_000 });
 });
+
+test("keys from Java's LongSerializer (format.key long): _id is the number's digits, and a tombstone deletes by it", async (t) => {
+  const k = await testKafka();
+  const emu = await withEmulator();
+  t.after(() => emu.close());
+  const topic = await k.createTopic('long-keys');
+  // 200 ends in 0xC8, not UTF-8 on its own; 1 is seven NULs and 0x01: read as text, one
+  // became base64 and the other control characters.
+  await runProducerScript(k, topic, [
+    'plain long:200 {"name":"two hundred"}',
+    'plain long:1 {"name":"one"}',
+    'plain long:-5 {"name":"minus five"}',
+    'plain long:9223372036854775807 {"name":"max"}',
+    'tombstone long:1',
+  ]);
+  const sink = startSinkProcess(sinkConfig(k, emu.url, [topic], { format: { key: 'long' } }));
+  t.after(() => stopSink(sink));
+  await waitFor('the tombstone applied', async () => (await emu.admin.count(WS, 'events')) === 3 && (await emu.admin.doc(WS, 'events', '1')) === undefined, { timeoutMs: 60_000 });
+  const docs = await emu.admin.docs(WS, 'events');
+  assert.deepEqual(docs.map((d) => [d._id, d.name]).sort(), [['-5', 'minus five'], ['200', 'two hundred'], ['9223372036854775807', 'max']]);
+});

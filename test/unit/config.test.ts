@@ -390,6 +390,10 @@ describe('formats and the schema registry', () => {
     assert.ok(keyProblems.some((p) => p.includes('format.key is "protobuf"')), keyProblems.join('\n'));
   });
 
+  test("keys of Java's number serializers need no registry", () => {
+    for (const key of ['long', 'integer', 'short'] as const) assert.deepEqual(validateConfig(withConfig({ format: { key } })).format, { value: 'json', key });
+  });
+
   test('unknown formats list the allowed ones', () => {
     const problems = problemsOf(withConfig({ format: { value: 'xml' } }));
     assert.ok(problems.some((p) => p === 'format.value: is "xml". Use one of: json, avro, protobuf, jsonschema, auto'), problems.join('\n'));

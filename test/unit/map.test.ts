@@ -7,6 +7,8 @@ import type { SinkConfig } from '../../sink/config/schema.ts';
 import { DecodeError, decodeJsonValue } from '../../sink/decode/json.ts';
 import { coordinatesId, keyToId, mapRecord, MappingError, toEventTimeMicros, type MapOptions } from '../../sink/map.ts';
 import { jsonText, type Action, type SinkRecord } from '../../sink/record.ts';
+import { validateConfig } from '../../sink/config/validate.ts';
+import { mapOptions } from '../../sink/mapping/options.ts';
 
 type Documents = SinkConfig['documents'];
 
@@ -277,6 +279,44 @@ describe('mapRecord: tombstones', () => {
       assert.deepEqual(mapRecord(record({ v: null, k: c.k }), options({ tombstones: c.tombstones })), { kind: 'skip', offset: '42', reason: c.reason });
     });
   }
+});
+
+describe("mapRecord: keys of Java's number serializers (format.key long, integer, short)", () => {
+  const optionsFor = (key: 'long' | 'integer' | 'short') =>
+    mapOptions(validateConfig({ kafka: { brokers: ['k:9092'], groupId: 'g', topics: ['orders'] }, rockset: { apiServer: 'https://r', collection: 'orders' }, format: { key } }), undefined);
+  const long = (n: bigint) => {
+    const b = Buffer.alloc(8);
+    b.writeBigInt64BE(n);
+    return b;
+  };
+
+  test('the key is its decimal digits, as a JSON or Avro key of the same number: every long exact, negatives two\'s complement', () => {
+    const cases: [bigint, string][] = [[200n, '200'], [1n, '1'], [0n, '0'], [-5n, '-5'], [9223372036854775807n, '9223372036854775807'], [-9223372036854775808n, '-9223372036854775808']];
+    for (const [n, id] of cases) assert.equal(upsert(mapRecord(record({ k: long(n) }), optionsFor('long'))).id, id);
+    assert.equal(upsert(mapRecord(record({ k: Buffer.from([0xff, 0xff, 0xff, 0x38]) }), optionsFor('integer'))).id, '-200');
+    assert.equal(upsert(mapRecord(record({ k: Buffer.from([0x80, 0x00]) }), optionsFor('short'))).id, '-32768');
+  });
+
+  test('a tombstone deletes the document its key named', () => {
+    assert.deepEqual(mapRecord(record({ k: long(200n), v: null }), optionsFor('long')), { kind: 'delete', offset: '42', collection: 'orders', id: '200', json: '{"_id":"200"}', bytes: 13 });
+  });
+
+  test('a key of another length is a bad record naming format.key, the serializer and the fix (upsert and tombstone alike)', () => {
+    for (const v of ['{"a":1}', null]) {
+      const a = mapRecord(record({ k: Buffer.from([0, 0, 0, 7]), v }), optionsFor('long'));
+      assert.deepEqual(a, {
+        kind: 'bad',
+        offset: '42',
+        stage: 'decode',
+        errorClass: 'DecodeError',
+        message: 'key: format.key is "long" (Java\'s LongSerializer, 8 bytes), but this key is 4 bytes. Set format.key to what the producer\'s key serializer writes (string for StringSerializer)',
+      });
+    }
+  });
+
+  test('no key: the record\'s coordinates, as with any format', () => {
+    assert.equal(upsert(mapRecord(record({ k: null }), optionsFor('long'))).id, 'orders-3-42');
+  });
 });
 
 describe('mapRecord: bad values', () => {
