@@ -11,6 +11,7 @@ import {
   ErrorsSchema,
   FormatSchema,
   KafkaSchema,
+  PLAIN_KEY_FORMATS,
   RetrySchema,
   RocksetSchema,
   SaslSchema,
@@ -107,7 +108,7 @@ export const CROSS_FIELD_RULES = {
   },
   registryFormats: {
     at: 'spec',
-    rule: "has(self.schemaRegistry) || !has(self.format) || ((!has(self.format.value) || self.format.value == 'json') && (!has(self.format.key) || self.format.key in ['string', 'json', 'long', 'integer', 'short']))",
+    rule: `has(self.schemaRegistry) || !has(self.format) || ((!has(self.format.value) || self.format.value == 'json') && (!has(self.format.key) || self.format.key in [${PLAIN_KEY_FORMATS.map((f) => `'${f}'`).join(', ')}]))`,
     message: 'schemaRegistry.url: is required when format.value or format.key is avro, protobuf, jsonschema or auto. Add schemaRegistry, or use format json',
     jsonSchema: {
       if: {
@@ -116,7 +117,7 @@ export const CROSS_FIELD_RULES = {
           format: {
             anyOf: [
               { required: ['value'], properties: { value: { not: { const: 'json' } } } },
-              { required: ['key'], properties: { key: { not: { enum: ['string', 'json', 'long', 'integer', 'short'] } } } },
+              { required: ['key'], properties: { key: { not: { enum: [...PLAIN_KEY_FORMATS] } } } },
             ],
           },
         },

@@ -106,6 +106,10 @@ export const ErrorsSchema = Type.Object(
 // Keys as Kafka's own Java serializers write numbers (no registry, no framing).
 const NumberKeyFormat = Type.Union([Type.Literal('long'), Type.Literal('integer'), Type.Literal('short')]);
 
+/** The value and key formats read without a schema registry. */
+export const PLAIN_VALUE_FORMATS: readonly string[] = ['json'];
+export const PLAIN_KEY_FORMATS: readonly string[] = ['string', 'json', ...NumberKeyFormat.anyOf.map((f) => f.const)];
+
 const ValueFormat = Type.Union([Type.Literal('json'), Type.Literal('avro'), Type.Literal('protobuf'), Type.Literal('jsonschema'), Type.Literal('auto')]);
 
 export const FormatSchema = Type.Object(

@@ -3,7 +3,7 @@
 // `<field>: <what is wrong>. <how to fix it>` so a user can act on it.
 import { Ajv, type ErrorObject } from 'ajv';
 import addFormatsModule from 'ajv-formats';
-import { SinkConfigSchema, type SinkConfig } from './schema.ts';
+import { PLAIN_KEY_FORMATS, PLAIN_VALUE_FORMATS, SinkConfigSchema, type SinkConfig } from './schema.ts';
 
 // ajv-formats is CommonJS with a default export; under nodenext it arrives wrapped.
 type AddFormats = (ajv: Ajv) => Ajv;
@@ -126,7 +126,7 @@ function crossFieldProblems(c: SinkConfig): string[] {
   if (documents.eventTime === 'field' && !documents.eventTimeField) {
     p.push('documents.eventTimeField: is required when documents.eventTime is "field". Name the document field holding the event time');
   }
-  const needsRegistry = (['value', 'key'] as const).filter((k) => !['json', 'string', 'long', 'integer', 'short'].includes(c.format[k]));
+  const needsRegistry = (['value', 'key'] as const).filter((k) => !(k === 'value' ? PLAIN_VALUE_FORMATS : PLAIN_KEY_FORMATS).includes(c.format[k]));
   if (needsRegistry.length && !c.schemaRegistry) {
     p.push(`schemaRegistry.url: is required when format.${needsRegistry[0]} is "${c.format[needsRegistry[0]!]}". Add the registry's URL, or use format json`);
   }

@@ -1,15 +1,14 @@
 // How a sink's records are decoded and routed, from its configuration alone, so the
 // main thread and every mapping worker build the same MapOptions from the same
 // (cloneable) SinkConfig.
-import type { SinkConfig } from '../config/schema.ts';
+import { PLAIN_KEY_FORMATS, type SinkConfig } from '../config/schema.ts';
 import type { MapOptions } from '../map.ts';
 import type { SinkRecord } from '../record.ts';
 import { canonicalKey, numberKeyId } from '../decode/key.ts';
 import { DecodeError, decodeJsonValue } from '../decode/json.ts';
 import type { SchemaDecoders, NumberKeyFormat, ValueFormat } from '../decode/schemas.ts';
 
-// Key formats read without a registry.
-const PLAIN_KEYS = new Set(['string', 'json', 'long', 'integer', 'short']);
+const PLAIN_KEYS = new Set(PLAIN_KEY_FORMATS);
 const isNumberKey = (format: string): format is NumberKeyFormat => format === 'long' || format === 'integer' || format === 'short';
 
 export function collectionRouter(config: SinkConfig): (topic: string) => string {
@@ -38,7 +37,7 @@ export function framedBuffers(config: SinkConfig, records: readonly SinkRecord[]
 export function mapOptions(config: SinkConfig, schemas: SchemaDecoders | undefined): MapOptions {
   const options: MapOptions = { documents: config.documents, collectionFor: collectionRouter(config) };
   const { value, key } = config.format;
-  // validateConfig guarantees a registry for every format but json (values) and string/json (keys)
+  // validateConfig guarantees a registry for every format but the plain ones (PLAIN_KEY_FORMATS, json values)
   const decode = (buf: Buffer, format: ValueFormat) => (schemas ? schemas.decode(buf, format) : decodeJsonValue(buf));
   if (value !== 'json') options.decode = (buf) => decode(buf, value);
   if (isNumberKey(key)) {
