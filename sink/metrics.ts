@@ -22,6 +22,7 @@ export function createMetrics() {
     fetchedDecompressedBytes: new Counter({ name: 'rockset_sink_fetched_decompressed_bytes_total', help: 'Bytes those compressed batches decompressed to', registers: r }),
     mappingThreads: new Gauge({ name: 'rockset_sink_mapping_threads', help: 'Worker threads that decode and map records (0: on the main thread); SINK_THREADS', registers: r }),
     lag: new Gauge({ name: 'rockset_sink_partition_lag', help: 'Records between the committed offset and the high watermark', labelNames: ['topic', 'partition'], registers: r }),
+    heldRecords: new Gauge({ name: 'rockset_sink_partition_held_records', help: 'Records past the last stable offset, once everything before it is committed: they wait for an open transaction to end', labelNames: ['topic', 'partition'], registers: r }),
   };
 }
 

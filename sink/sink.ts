@@ -15,7 +15,7 @@ import { Semaphore } from './semaphore.ts';
 import { deadLetterWriter } from './dlq.ts';
 import { BatchAbandoned, FatalSinkError, membershipLost, topicOrPartitionUnknown } from './errors.ts';
 import { meterDecompression, registerCompressionCodecs } from './kafka/codecs.ts';
-import { registerFetchedRecords } from './kafka/fetched.ts';
+import { observeFetches, registerFetchedRecords } from './kafka/fetched.ts';
 import { fetchMemoryAdvice } from './kafka/fetch-memory.ts';
 import { PartitionLag } from './kafka/lag.ts';
 import { CommitBatcher, CommitQueue } from './kafka/commits.ts';
@@ -31,6 +31,11 @@ import { memoryLimitBytes } from './limits.ts';
 const PARTITION_WORKERS = 16;
 /** How old a partition's high watermark may get (no fetch brought it: idle, or its batch waits on Rockset) before it is asked for. */
 const LAG_REFRESH_MS = 10_000;
+// Records held behind an open transaction this long get a warning. Transactional
+// producers commit every 100 ms (Kafka Streams) to a checkpoint interval (Flink, often
+// 30-60 s); the broker aborts one that outlives its transaction.timeout.ms (1 min by
+// default, at most 15 min).
+const HELD_WARN_MS = 90_000;
 
 export interface RunningSink {
   /** Port of /metrics, /healthz, /readyz. */
@@ -110,7 +115,8 @@ export async function startSink(loaded: LoadedConfig, log: Logger): Promise<Runn
   };
   let assignedPartitions = 0;
   watchCompression(config, metrics, log, () => assignedPartitions);
-  const lag = new PartitionLag(metrics.lag);
+  const lag = new PartitionLag(metrics.lag, undefined, metrics.heldRecords);
+  observeFetches((topic, partition, high, stable) => lag.fetched(topic, partition, high, stable));
   // When the coordinator last confirmed this member (a join or an accepted heartbeat), on
   // the monotonic clock: a frozen process finds it old when it wakes, and writes nothing.
   let lastHeartbeatAt = performance.now();
@@ -191,6 +197,7 @@ export async function startSink(loaded: LoadedConfig, log: Logger): Promise<Runn
       force.unref();
       await topicWatch?.close();
       await lagRefresh.close();
+      observeFetches(undefined);
       try {
         await consumer.disconnect(); // waits for the running eachBatch calls
       } catch (err) {
@@ -467,7 +474,14 @@ function refreshLag(kafka: Kafka, groupId: string, lag: PartitionLag, log: Logge
     }
   };
   const tick = () => {
-    if (closed || running) return;
+    if (closed) return;
+    for (const h of lag.heldLongerThan(HELD_WARN_MS)) {
+      log.warn(
+        { topic: h.topic, partition: h.partition, lastStableOffset: h.stable, heldRecords: h.held, heldForMs: Math.round(h.forMs) },
+        'records wait behind an open transaction: reading stops at the last stable offset until the transaction that begins there commits or aborts (its producer is slow, gone until its transaction.timeout.ms, or the transaction hangs: kafka-transactions.sh find-hanging names it)',
+      );
+    }
+    if (running) return;
     running = once()
       .catch((err: unknown) => log.debug({ error: (err as Error).message }, 'could not read watermarks or committed offsets for rockset_sink_partition_lag'))
       .finally(() => (running = undefined));

@@ -101,7 +101,17 @@ export function flagAbortedRecords(partition: FetchedPartition): number {
 }
 
 interface FetchResponse {
-  responses: { partitions: FetchedPartition[] }[];
+  responses: { topicName: string; partitions: (FetchedPartition & { partition: number; errorCode: number; highWatermark: string; lastStableOffset?: string })[] }[];
+}
+
+/** Told of every partition of every fetch response, with its high watermark and last stable offset ("-1": none). */
+export type FetchObserver = (topic: string, partition: number, highWatermark: string, lastStableOffset: string) => void;
+
+let observer: FetchObserver | undefined;
+
+/** One observer per process (one sink per process); undefined removes it. */
+export function observeFetches(fn: FetchObserver | undefined): void {
+  observer = fn;
 }
 
 let installed = false;
@@ -133,7 +143,13 @@ export function registerFetchedRecords(): void {
       ...original,
       async decode(raw: Buffer): Promise<FetchResponse> {
         const response = await original.decode(raw);
-        for (const topic of response.responses) for (const partition of topic.partitions) flagAbortedRecords(partition);
+        for (const topic of response.responses) {
+          for (const partition of topic.partitions) {
+            flagAbortedRecords(partition);
+            // a partition answered with an error carries no watermarks (kafkajs throws it next)
+            if (partition.errorCode === 0) observer?.(topic.topicName, partition.partition, partition.highWatermark, partition.lastStableOffset ?? '-1');
+          }
+        }
         return response;
       },
     };

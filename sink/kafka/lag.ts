@@ -3,6 +3,13 @@
 // every fetch (its high watermark), every commit, and a watermark refresh while no fetch
 // comes (a Rockset outage holds the partition's batch, so kafkajs fetches it no more);
 // a partition that leaves the member takes its series with it.
+//
+// Held records: a read_committed consumer reads no further than the partition's last
+// stable offset, the first offset of its oldest open transaction. Once the group has
+// committed up to there, the records past it wait for that transaction to end (the
+// broker aborts it after the producer's transaction.timeout.ms; a hanging one, never),
+// and the lag stands still with nothing failing: rockset_sink_partition_held_records
+// says how many wait, and heldLongerThan names the partitions for a warning.
 import type { Gauge } from 'prom-client';
 
 interface PartitionState {
@@ -10,6 +17,20 @@ interface PartitionState {
   high?: bigint;
   /** performance.now() of the last high watermark seen. */
   highAt: number;
+  /** The last stable offset of the last fetch (read_committed). */
+  stable?: bigint;
+  /** performance.now() since records have been held past it, and whether that was reported. */
+  heldSince?: number;
+  heldReported?: boolean;
+}
+
+export interface HeldPartition {
+  topic: string;
+  partition: number;
+  /** The last stable offset: where reading stops. */
+  stable: string;
+  held: number;
+  forMs: number;
 }
 
 const key = (topic: string, partition: number) => `${partition}:${topic}`;
@@ -17,11 +38,13 @@ const key = (topic: string, partition: number) => `${partition}:${topic}`;
 export class PartitionLag {
   readonly #gauge: Gauge<'topic' | 'partition'>;
   readonly #now: () => number;
+  readonly #held: Gauge<'topic' | 'partition'> | undefined;
   #parts = new Map<string, { topic: string; partition: number; s: PartitionState }>();
 
-  constructor(gauge: Gauge<'topic' | 'partition'>, now: () => number = () => performance.now()) {
+  constructor(gauge: Gauge<'topic' | 'partition'>, now: () => number = () => performance.now(), held?: Gauge<'topic' | 'partition'>) {
     this.#gauge = gauge;
     this.#now = now;
+    this.#held = held;
   }
 
   /** The member's assignment after a (re)join: series of partitions it no longer owns go. */
@@ -31,6 +54,7 @@ export class PartitionLag {
       if (keep.has(k)) continue;
       this.#parts.delete(k);
       this.#gauge.remove({ topic, partition: String(partition) });
+      this.#held?.remove({ topic, partition: String(partition) });
     }
     for (const [topic, ps] of Object.entries(assignment)) for (const partition of ps) this.#state(topic, partition);
   }
@@ -39,6 +63,7 @@ export class PartitionLag {
   clear(): void {
     this.#parts.clear();
     this.#gauge.reset();
+    this.#held?.reset();
   }
 
   /** The group's committed offset (the next offset to read), from a commit or from the broker. */
@@ -72,6 +97,27 @@ export class PartitionLag {
     this.#set(topic, partition, s);
   }
 
+  /** A fetch's high watermark and last stable offset (read_committed; negative: none given). */
+  fetched(topic: string, partition: number, high: string, stable: string): void {
+    const s = this.#parts.get(key(topic, partition))?.s;
+    if (!s) return;
+    const lso = BigInt(stable);
+    if (lso >= 0n) s.stable = lso;
+    this.highWatermark(topic, partition, high);
+  }
+
+  /** Partitions whose records have waited past their last stable offset for `ms` or more; each reported once per wait. */
+  heldLongerThan(ms: number): HeldPartition[] {
+    const now = this.#now();
+    const out: HeldPartition[] = [];
+    for (const { topic, partition, s } of this.#parts.values()) {
+      if (s.heldSince === undefined || s.heldReported || now - s.heldSince < ms) continue;
+      s.heldReported = true;
+      out.push({ topic, partition, stable: String(s.stable), held: Number(s.high! - s.stable!), forMs: now - s.heldSince });
+    }
+    return out;
+  }
+
   /** Partitions whose high watermark is older than `ms` (or unknown), and those without a known committed offset. */
   stale(ms: number): { watermarks: Array<{ topic: string; partition: number }>; committed: Array<{ topic: string; partition: number }> } {
     const now = this.#now();
@@ -98,5 +144,13 @@ export class PartitionLag {
     if (s.committed === undefined || s.high === undefined) return;
     const lag = s.high - s.committed;
     this.#gauge.set({ topic, partition: String(partition) }, Number(lag > 0n ? lag : 0n));
+    const held = s.stable !== undefined && s.stable < s.high && s.committed >= s.stable ? s.high - s.stable : 0n;
+    if (held === 0n) {
+      s.heldSince = undefined;
+      s.heldReported = false;
+    } else {
+      s.heldSince ??= this.#now();
+    }
+    this.#held?.set({ topic, partition: String(partition) }, Number(held));
   }
 }

@@ -1,7 +1,10 @@
 // Records as real producers write them: Kafka's own Java producer in every
 // compression codec, transactions committed and aborted side by side (several Java
-// transactional producers interleaved in one partition), and LogAppendTime topics.
+// transactional producers interleaved in one partition, one left open), LogAppendTime
+// topics, compacted topics, and keys from Java's number serializers.
 import { test } from 'node:test';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
@@ -214,4 +217,41 @@ test("keys from Java's LongSerializer (format.key long): _id is the number's dig
   await waitFor('the tombstone applied', async () => (await emu.admin.count(WS, 'events')) === 3 && (await emu.admin.doc(WS, 'events', '1')) === undefined, { timeoutMs: 60_000 });
   const docs = await emu.admin.docs(WS, 'events');
   assert.deepEqual(docs.map((d) => [d._id, d.name]).sort(), [['-5', 'minus five'], ['200', 'two hundred'], ['9223372036854775807', 'max']]);
+});
+
+test('records behind an open Java transaction: held (rockset_sink_partition_held_records), not written, until it commits', async (t) => {
+  const k = await testKafka();
+  const emu = await withEmulator();
+  t.after(() => emu.close());
+  const topic = await k.createTopic('txn-open');
+  const release = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'txn-open-')), 'commit');
+  const producing = runProducerScript(k, topic, [
+    'plain str:a {"name":"a"}',
+    'begin p1', step('p1', 'str:b', 'b', true),
+    // not in the transaction, but after its start: readable only once it ends
+    'plain str:c {"name":"c"}',
+    `waitfile ${release}`,
+    'commit p1',
+  ]);
+  // the producer never outlives the test
+  t.after(async () => {
+    fs.writeFileSync(release, '');
+    await producing.catch(() => undefined);
+    fs.rmSync(path.dirname(release), { recursive: true, force: true });
+  });
+  const sink = startSinkProcess(sinkConfig(k, emu.url, [topic]));
+  t.after(() => stopSink(sink));
+  const held = async () => {
+    const port = sink.lines.map((l) => /"httpPort":(\d+)/.exec(l)?.[1]).find(Boolean);
+    if (!port) return undefined;
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    return new RegExp(`^rockset_sink_partition_held_records\\{topic="${topic}",partition="0"\\} (\\d+)$`, 'm').exec(text)?.[1];
+  };
+  // a at 0 is written and committed; b and c (offsets 1, 2) wait behind the stable offset 1
+  await waitFor('2 records held', async () => (await held()) === '2', { timeoutMs: 60_000 });
+  assert.deepEqual((await emu.admin.docs(WS, 'events')).map((d) => d.name), ['a']);
+  fs.writeFileSync(release, '');
+  await producing;
+  await waitForCount(emu, 3, 'events', 60_000, sink);
+  await waitFor('nothing held', async () => (await held()) === '0', { timeoutMs: 30_000 });
 });

@@ -14,9 +14,15 @@ async function series(registry: Registry): Promise<Record<string, number>> {
 function tracker() {
   const registry = new Registry();
   const gauge = new Gauge({ name: 'lag', help: 'h', labelNames: ['topic', 'partition'] as const, registers: [registry] });
+  const held = new Gauge({ name: 'held', help: 'h', labelNames: ['topic', 'partition'] as const, registers: [registry] });
   let now = 0;
-  const lag = new PartitionLag(gauge, () => now);
+  const lag = new PartitionLag(gauge, () => now, held);
   return { lag, registry, advance: (ms: number) => (now += ms) };
+}
+
+async function heldSeries(registry: Registry): Promise<Record<string, number>> {
+  const m = await registry.getSingleMetric('held')!.get();
+  return Object.fromEntries(m.values.map((v) => [`${v.labels.topic}/${v.labels.partition}`, v.value]));
 }
 
 test('lag is the high watermark minus the committed offset, and moves with fetches before any commit', async () => {
@@ -133,4 +139,36 @@ test('a failed commit request fails the callers it carried, and the next request
   await b.commit({ topic: 't', partition: 0, offset: '2' });
   assert.equal(calls, 2);
   assert.deepEqual(observed, [false, true], 'each request is observed once, with its outcome');
+});
+
+test('records past the last stable offset count as held once the group has committed up to it, and are reported once per wait', async () => {
+  const { lag, registry, advance } = tracker();
+  lag.assigned({ orders: [0] });
+  lag.committed('orders', 0, '10');
+  // an open transaction begins at 12: the sink still has 10 and 11 to write, nothing is held yet
+  lag.fetched('orders', 0, '20', '12');
+  assert.deepEqual(await heldSeries(registry), { 'orders/0': 0 });
+  lag.committed('orders', 0, '12');
+  assert.deepEqual(await heldSeries(registry), { 'orders/0': 8 });
+  assert.deepEqual(await series(registry), { 'orders/0': 8 }, 'the lag counts them too');
+  advance(5_000);
+  lag.fetched('orders', 0, '25', '12');
+  assert.deepEqual(await heldSeries(registry), { 'orders/0': 13 });
+  assert.deepEqual(lag.heldLongerThan(10_000), [], 'not for long enough yet');
+  advance(6_000);
+  assert.deepEqual(lag.heldLongerThan(10_000), [{ topic: 'orders', partition: 0, stable: '12', held: 13, forMs: 11_000 }]);
+  assert.deepEqual(lag.heldLongerThan(10_000), [], 'reported once');
+  // the transaction commits: the stable offset reaches the high watermark
+  lag.fetched('orders', 0, '25', '25');
+  assert.deepEqual(await heldSeries(registry), { 'orders/0': 0 });
+  // a fetch without a stable offset (read_uncommitted answers -1) changes nothing
+  lag.fetched('orders', 0, '25', '-1');
+  assert.deepEqual(await heldSeries(registry), { 'orders/0': 0 });
+  // a new wait is reported again
+  lag.committed('orders', 0, '25');
+  lag.fetched('orders', 0, '30', '25');
+  advance(10_000);
+  assert.equal(lag.heldLongerThan(10_000).length, 1);
+  lag.assigned({});
+  assert.deepEqual(await heldSeries(registry), {}, 'a revoked partition loses its series');
 });
