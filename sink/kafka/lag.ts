@@ -19,8 +19,9 @@ interface PartitionState {
   highAt: number;
   /** The last stable offset of the last fetch (read_committed). */
   stable?: bigint;
-  /** performance.now() since records have been held past it, and whether that was reported. */
+  /** performance.now() since records have been held past this same stable offset, and whether that was reported. */
   heldSince?: number;
+  heldAt?: bigint;
   heldReported?: boolean;
 }
 
@@ -148,8 +149,12 @@ export class PartitionLag {
     if (held === 0n) {
       s.heldSince = undefined;
       s.heldReported = false;
-    } else {
-      s.heldSince ??= this.#now();
+    } else if (s.heldSince === undefined || s.heldAt !== s.stable) {
+      // a stable offset that moves is transactions ending (a producer that always has
+      // one open, as Flink's does): only a wait at the same offset is worth a warning
+      s.heldSince = this.#now();
+      s.heldAt = s.stable;
+      s.heldReported = false;
     }
     this.#held?.set({ topic, partition: String(partition) }, Number(held));
   }

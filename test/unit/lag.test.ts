@@ -157,6 +157,16 @@ test('records past the last stable offset count as held once the group has commi
   assert.deepEqual(lag.heldLongerThan(10_000), [], 'not for long enough yet');
   advance(6_000);
   assert.deepEqual(lag.heldLongerThan(10_000), [{ topic: 'orders', partition: 0, stable: '12', held: 13, forMs: 11_000 }]);
+  // transactions that keep ending, each while the next is open: the stable offset moves, no warning
+  lag.committed('orders', 0, '15');
+  lag.fetched('orders', 0, '25', '15');
+  advance(8_000);
+  lag.committed('orders', 0, '18');
+  lag.fetched('orders', 0, '25', '18');
+  advance(8_000);
+  assert.deepEqual(lag.heldLongerThan(10_000), [], 'the stable offset moved 8 s ago');
+  advance(3_000);
+  assert.deepEqual(lag.heldLongerThan(10_000), [{ topic: 'orders', partition: 0, stable: '18', held: 7, forMs: 11_000 }]);
   assert.deepEqual(lag.heldLongerThan(10_000), [], 'reported once');
   // the transaction commits: the stable offset reaches the high watermark
   lag.fetched('orders', 0, '25', '25');
