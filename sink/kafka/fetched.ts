@@ -18,15 +18,17 @@
 // "aborting" for its producer; a control batch holding an ABORT marker ends it; a
 // transactional batch of an aborting producer is skipped whole.
 //
-// Empty batches. Compaction keeps the last batch of every producer that is still
-// active (its last sequence number fences duplicates), with no records left in it when
-// newer values of its keys superseded them: a compacted topic written by many
-// short-lived idempotent producers (Java's default) holds runs of empty batches.
-// kafkajs makes no record of an empty batch, so a fetch of nothing else looks like no
-// data, its offset never moves, and the partition is fetched from the same place
-// forever. The Java consumer moves past an empty batch; here each one becomes a single
-// placeholder at its last offset, flagged as a control record, so kafkajs moves past it
-// too (and the sink commits past it) while delivering nothing.
+// Compacted batches. Compaction keeps a batch's last offset when it removes records
+// from it, and keeps the last batch of every producer that is still active (its last
+// sequence number fences duplicates) even with no records left in it: a compacted topic
+// written by many short-lived idempotent producers (Java's default) holds runs of empty
+// batches. kafkajs goes by the records it sees: a fetch of nothing but empty batches
+// looked like no data, its offset never moved, and the partition was fetched from the
+// same place forever; and after a batch whose last records were removed, it fetched
+// the gap one offset at a time (and the sink committed each). The Java consumer moves
+// on to the batch's next offset; here such a batch gets a placeholder at its last
+// offset, flagged as a control record, so kafkajs moves past it too (and the sink
+// commits past it) while delivering nothing more.
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { registerHeaderCodec } from './headers.ts';
@@ -132,7 +134,8 @@ export function registerFetchedRecords(): void {
   const decodeBatch = require(batchId) as (decoder: unknown) => Promise<DecodedBatch>;
   require.cache[batchId]!.exports = async (decoder: unknown): Promise<DecodedBatch> => {
     const batch = await decodeBatch(decoder);
-    if (batch.records.length === 0) batch.records = [emptyBatchPlaceholder(batch)];
+    const placeholder = compactedBatchPlaceholder(batch);
+    if (placeholder) batch.records.push(placeholder);
     return batch;
   };
   // Wrapped after the record-batch decoder, so that they load with the wrapped one.
@@ -159,17 +162,25 @@ export function registerFetchedRecords(): void {
 
 interface DecodedBatch extends BatchContext {
   maxTimestamp: string;
-  records: unknown[];
+  records: { offset: string }[];
 }
 
-/** A record that stands for an empty batch: at its last offset, a control record, so never delivered. */
-export function emptyBatchPlaceholder(batch: DecodedBatch) {
+/**
+ * For a batch with no record at its last offset (compaction removed it, or all of
+ * them): a record at that offset, a control record, so never delivered. Else undefined.
+ */
+export function compactedBatchPlaceholder(batch: DecodedBatch) {
+  const records = batch.records;
+  // a batch as its producer wrote it has a record at every offset: nothing to do
+  if (records.length === batch.lastOffsetDelta + 1) return undefined;
+  const lastOffset = (BigInt(batch.firstOffset) + BigInt(batch.lastOffsetDelta)).toString();
+  if (records.length > 0 && records[records.length - 1]!.offset === lastOffset) return undefined;
   const { records: _, ...context } = batch;
   return {
     magicByte: 2,
     attributes: 0,
     timestamp: batch.maxTimestamp,
-    offset: (BigInt(batch.firstOffset) + BigInt(batch.lastOffsetDelta)).toString(),
+    offset: lastOffset,
     key: null,
     value: null,
     headers: {},

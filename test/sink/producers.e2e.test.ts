@@ -2,7 +2,7 @@
 // compression codec, transactions committed and aborted side by side (several Java
 // transactional producers interleaved in one partition, one left open), LogAppendTime
 // topics, compacted topics, and keys from Java's number serializers.
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { CompressionTypes } from 'kafkajs';
 import { WS, committedOffsets, produce, sinkConfig, startSinkProcess, stopSink, testKafka, waitForCount, withEmulator } from './helpers.ts';
 import { waitFor } from '../harness/ports.ts';
-import { startKafka } from '../harness/kafka.ts';
+import { startKafka, type KafkaBroker } from '../harness/kafka.ts';
 import { testKafkaOn, type TestKafka } from '../harness/test-kafka.ts';
 import { registerCompressionCodecs } from '../../sink/kafka/codecs.ts';
 
@@ -168,10 +168,14 @@ test('a LogAppendTime topic: _event_time is when the broker appended the records
   assert.equal(docs[0]?._event_time, docs[1]?._event_time, 'one append, one time');
 });
 
+// A broker of its own for the compacted topics: its log cleaner looks for work every
+// 200 ms, not every 15 s.
+let compactingBroker: Promise<KafkaBroker> | undefined;
+const compacting = () => (compactingBroker ??= startKafka({ properties: { 'log.cleaner.backoff.ms': 200 } }));
+after(async () => (await compactingBroker)?.stop());
+
 test('a compacted topic whose cleaner kept empty batches of short-lived Java producers: the sink gets past them to the live records', async (t) => {
-  // A broker of its own: its log cleaner looks for work every 200 ms, not every 15 s.
-  const broker = await startKafka({ properties: { 'log.cleaner.backoff.ms': 200 } });
-  t.after(() => broker.stop());
+  const broker = await compacting();
   const k = testKafkaOn(broker);
   const emu = await withEmulator();
   t.after(() => emu.close());
@@ -254,4 +258,34 @@ test('records behind an open Java transaction: held (rockset_sink_partition_held
   await producing;
   await waitForCount(emu, 3, 'events', 60_000, sink);
   await waitFor('nothing held', async () => (await held()) === '0', { timeoutMs: 30_000 });
+});
+
+test('a compacted batch whose last records were removed: the sink moves past the gap in one step, not one offset per fetch', async (t) => {
+  const broker = await compacting();
+  const k = testKafkaOn(broker);
+  const emu = await withEmulator();
+  t.after(() => emu.close());
+  const topic = await k.createTopic('compacted-gap', {
+    config: { 'cleanup.policy': 'compact', 'segment.ms': '100', 'min.cleanable.dirty.ratio': '0.01', 'min.compaction.lag.ms': '0', 'delete.retention.ms': '0' },
+  });
+  // k0..k99 in one batch (offsets 0-99), then k1..k99 again (100-198): the cleaner keeps
+  // k0 alone in the first batch, whose last offset stays 99.
+  await runProducerScript(k, topic, ['batch 0 100 {"v":1}', 'batch 1 100 {"v":2}', 'sleep 300', 'plain str:z {"v":"z"}']);
+  const segment = path.join(broker.dataDir, 'logs', `${topic}-0`, '00000000000000000000.log');
+  await waitFor('the cleaner kept k0 alone in the first batch', async () => {
+    const { stdout } = await k.runTool('kafka.tools.DumpLogSegments', ['--files', segment]);
+    return /^baseOffset: 0 lastOffset: 99 count: 1 /m.test(stdout);
+  }, { timeoutMs: 60_000, intervalMs: 500 });
+  // 1 KiB fetches: from offset 1, the first batch (offsets up to 99, no record past 0) is
+  // all a fetch holds.
+  const config = sinkConfig(k, emu.url, [topic], { kafka: { fetchMaxBytesPerPartition: 1024 } });
+  const sink = startSinkProcess(config);
+  t.after(() => stopSink(sink));
+  await waitForCount(emu, 101, 'events', 60_000, sink);
+  await waitFor('committed at the end of the log', async () => (await committedOffsets(k, config.kafka.groupId, topic))[0] === '200', { timeoutMs: 30_000 });
+  // kafkajs moved one offset per fetch through the gap, committing each: ~100 commits
+  const port = sink.lines.map((l) => /"httpPort":(\d+)/.exec(l)?.[1]).find(Boolean);
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const commits = Number(/^rockset_sink_offset_commit_seconds_count\{outcome="committed"\} (\d+)$/m.exec(text)?.[1]);
+  assert.ok(commits <= 10, `${commits} offset commits for 3 batches`);
 });

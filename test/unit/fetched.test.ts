@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { test } from 'node:test';
-import { emptyBatchPlaceholder, flagAbortedRecords, type FetchedRecord } from '../../sink/kafka/fetched.ts';
+import { compactedBatchPlaceholder, flagAbortedRecords, type FetchedRecord } from '../../sink/kafka/fetched.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -78,11 +78,29 @@ test('a fetch of nothing but empty batches: kafkajs delivers nothing and moves p
     lastOffset(): string;
   };
   const empty = (firstOffset: string) => ({ firstOffset, lastOffsetDelta: 0, producerId: '4000', inTransaction: false, isControlBatch: false, maxTimestamp: '1700000000000', records: [] });
-  const messages = [empty('7'), empty('8'), empty('9')].map(emptyBatchPlaceholder);
+  const messages = [empty('7'), empty('8'), empty('9')].map((b) => compactedBatchPlaceholder(b)!);
   assert.deepEqual(messages.map((m) => m.offset), ['7', '8', '9']);
   const batch = new Batch('t', '7', { partition: 0, highWatermark: '12', abortedTransactions: [], messages });
   assert.deepEqual(batch.messages, []);
   // kafkajs resolves such a fetch to its last offset and the sink commits 10.
   assert.equal(batch.isEmptyDueToFiltering(), true);
   assert.equal(batch.lastOffset(), '9');
+});
+
+test('a batch whose last records compaction removed ends in a placeholder at its last offset; a whole batch, or one missing only middle records, gets none', () => {
+  const batch = (firstOffset: string, lastOffsetDelta: number, offsets: string[]) => ({
+    firstOffset, lastOffsetDelta, producerId: '-1', inTransaction: false, isControlBatch: false, maxTimestamp: '1700000000000', records: offsets.map((offset) => ({ offset })),
+  });
+  assert.equal(compactedBatchPlaceholder(batch('100', 2, ['100', '101', '102'])), undefined);
+  assert.equal(compactedBatchPlaceholder(batch('100', 2, ['100', '102'])), undefined);
+  const p = compactedBatchPlaceholder(batch('9007199254740990', 99, ['9007199254740990']))!;
+  assert.equal(p.offset, '9007199254741089', 'offsets beyond 2^53 are exact');
+  assert.equal(p.isControlRecord, true);
+  const Batch = require('kafkajs/src/consumer/batch.js') as new (topic: string, fetchedOffset: string, partition: unknown) => { messages: unknown[]; lastOffset(): string };
+  // fetched from inside the gap: kafkajs moves to the batch's last offset, not one past the fetch offset
+  const compacted = batch('0', 99, ['0']);
+  compacted.records.push(compactedBatchPlaceholder(compacted)! as { offset: string });
+  const b = new Batch('t', '1', { partition: 0, highWatermark: '200', abortedTransactions: [], messages: compacted.records });
+  assert.deepEqual(b.messages, []);
+  assert.equal(b.lastOffset(), '99');
 });
